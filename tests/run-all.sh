@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The whole test run, as CI does it on a fresh machine: install packages, build, host tests, kernel lanes.
+# Ends with one plain line `tests: N passed, N failed, N skipped` summed over every test project and lane.
+#   LANES="newest private legacy"   which kernel lanes to run (default: all of tests/kvm-guest/lanes)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+OUT=${TEST_OUT:-$ROOT/artifacts/test}
+rm -rf "$OUT"; mkdir -p "$OUT"
+rc=0
+
+bash tests/setup-machine.sh || exit 1
+dotnet build Sdk.sln -c Release 2>&1 | tee "$OUT/build.log" | grep -E 'error|Warn|Elapsed' ; [ "${PIPESTATUS[0]}" = 0 ] || { echo "build failed"; echo "tests: 0 passed, 1 failed, 0 skipped"; exit 1; }
+
+# Host tests (VSTest; one summary line per test assembly).
+dotnet test Sdk.sln -c Release --no-build 2>&1 | tee "$OUT/host-tests.log"
+[ "${PIPESTATUS[0]}" = 0 ] || rc=1
+grep -E '^(Passed|Failed)!' "$OUT/host-tests.log" \
+  | sed -E 's/.*Failed: +([0-9]+), Passed: +([0-9]+), Skipped: +([0-9]+).*/\2 \1 \3/' > "$OUT/counts.txt"
+
+# Kernel lanes: each writes "<passed> <failed> <skipped>" to $OUT/lane-<name>.counts; a lane that ran no kernel
+# test counts as a failure.
+if [ -x tests/kvm-guest/lane.sh ]; then
+  for lane in ${LANES:-$(cat tests/kvm-guest/lanes)}; do
+    echo "=== kernel lane $lane ==="
+    if ! LANE_OUT="$OUT" tests/kvm-guest/lane.sh "$lane"; then rc=1; fi
+    if [ -s "$OUT/lane-$lane.counts" ]; then cat "$OUT/lane-$lane.counts" >> "$OUT/counts.txt"
+    else echo "0 1 0" >> "$OUT/counts.txt"; echo "lane $lane: no results"; rc=1; fi
+  done
+fi
+
+awk '{p+=$1; f+=$2; s+=$3} END {if (f > 0) bad=1; printf "tests: %d passed, %d failed, %d skipped\n", p, f, s}' "$OUT/counts.txt"
+awk '{f+=$2} END {exit f > 0}' "$OUT/counts.txt" || rc=1
+exit $rc
