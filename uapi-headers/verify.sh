@@ -2,7 +2,7 @@
 # Offline self-check of uapi-headers/ (no network, a few seconds):
 #  1. every vendored version dir matches its PROVENANCE: each listed file's sha256, no file missing,
 #     no file present that PROVENANCE does not list; DEFAULT names an existing version dir;
-#  2. if gcc is available, each proposed/ overlay compiles on top of the DEFAULT headers (x86_64, and arm64
+#  2. if gcc is available, each proposed/ overlay compiles on top of its base version (proposed/<name>/BASE; x86_64, and arm64
 #     when aarch64-linux-gnu-gcc is there) and its sizes and ioctl numbers are the ones in
 #     shared/reference/gmem-uapi.md. Exits non-zero on any mismatch.
 set -euo pipefail
@@ -38,8 +38,10 @@ else
 fi
 
 # --- overlays: compile and check sizes / ioctl numbers against the facts in gmem-uapi.md -------------------
-check_overlay() { # dir base cc triplet; C assertions on stdin
-  local dir=$1 base=$2 cc=$3 trip=$4
+check_overlay() { # dir cc triplet; C assertions on stdin
+  local dir=$1 cc=$2 trip=$3 base
+  base=$(cat "proposed/$dir/BASE" 2>/dev/null || true)
+  [ -n "$base" ] && [ -f "$base/PROVENANCE" ] || { bad "proposed/$dir: BASE missing or not a vendored version"; return; }
   if "$cc" -fsyntax-only -nostdinc -I "proposed/$dir" -I "$base/$trip" -I "$base" -x c - 2>"${TMPDIR:-/tmp}/verify-$$.err"; then
     echo "verify: proposed/$dir on $base ($trip): compiles, sizes and numbers as documented"
   else
@@ -47,12 +49,15 @@ check_overlay() { # dir base cc triplet; C assertions on stdin
   fi
   rm -f "${TMPDIR:-/tmp}/verify-$$.err"
 }
-if command -v gcc >/dev/null && [ -f DEFAULT ] && [ -d "$(cat DEFAULT)" ]; then
-  base=$(cat DEFAULT)
+for o in proposed/*/; do
+  o=${o%/}; o=${o#proposed/}
+  case "$o" in inplace-conversion-v8|gmem-convert-rfc-v2) ;; *) bad "proposed/$o: no checks in verify.sh" ;; esac
+done
+if command -v gcc >/dev/null; then
   for tc in "gcc x86_64-linux-gnu" "aarch64-linux-gnu-gcc aarch64-linux-gnu"; do
     set -- $tc
     command -v "$1" >/dev/null || { echo "verify: $1 not installed, skipping $2 overlay checks"; continue; }
-    check_overlay inplace-conversion-v8 "$base" "$1" "$2" <<'EOF'
+    check_overlay inplace-conversion-v8 "$1" "$2" <<'EOF'
 #include <linux/kvm_proposed.h>
 #define offsetof(T, m) __builtin_offsetof(T, m) /* -nostdinc: no <stddef.h> */
 _Static_assert(sizeof(struct kvm_memory_attributes2) == 128, "kvm_memory_attributes2 size");
@@ -68,7 +73,7 @@ _Static_assert(KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES == 250, "cap");
 /* The collision the SDK's generator must report: */
 _Static_assert(KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES == KVM_CAP_PPC_COMPAT_CAPS, "250 collides in the base header");
 EOF
-    check_overlay gmem-convert-rfc-v2 "$base" "$1" "$2" <<'EOF'
+    check_overlay gmem-convert-rfc-v2 "$1" "$2" <<'EOF'
 #include <linux/kvm_proposed.h>
 #define offsetof(T, m) __builtin_offsetof(T, m) /* -nostdinc: no <stddef.h> */
 _Static_assert(sizeof(struct kvm_gmem_convert) == 64, "kvm_gmem_convert size");
