@@ -135,7 +135,7 @@ public static class CSharpEmitter
         string name = CSharpNames.Escape(s.Name);
         w.Line($"/// <summary>C <c>{CSharpNames.Xml(s.CName)}</c> ({s.File}:{s.Line}): {s.Size} bytes, aligned to {s.Align}{(s.Packed ? ", packed" : "")}.</summary>");
         if (s.Size == 0) w.Line("/// <remarks>Empty in C (size 0); C# gives an empty struct one byte, so never use its size for an ioctl: the generated requests carry the C size.</remarks>");
-        w.Line($"[global::Kvm.Interop.CType(\"{CSharpNames.Xml(s.CName)}\")]");
+        w.Line($"[global::Kvm.Interop.CType(\"{Escape(s.CName)}\")]");
         w.Line($"[StructLayout(LayoutKind.Explicit, Size = {Math.Max(1, s.Size)})]");
         w.Open($"{vis} partial struct {name}");
         var nested = new List<string>();
@@ -145,7 +145,7 @@ public static class CSharpEmitter
         {
             string field = used.Add(m.Name) ? CSharpNames.Escape(m.Name) : CSharpNames.Escape(m.Name + "_");
             string elem = m.IsRecord ? typeRef(m.CsType) : m.CsType;
-            string doc = $"/// <summary>C <c>{CSharpNames.Xml(m.CType)} {CSharpNames.Xml(m.Name)}</c> at offset {m.Offset}";
+            string doc = $"/// <summary>C <c>{CSharpNames.Xml(Declaration(m))}</c> at offset {m.Offset}";
             if (m.IsBitfield)
             {
                 string unit = $"_bitfield_{m.Offset}_{m.Size}";
@@ -176,11 +176,11 @@ public static class CSharpEmitter
             if (m.IsArray)
             {
                 string arrayType = $"{m.Name}_Array";
-                w.Line($"[FieldOffset({m.Offset}), global::Kvm.Interop.CType(\"{CSharpNames.Xml(m.CType)}\")] public {arrayType} {field};");
+                w.Line($"[FieldOffset({m.Offset}), global::Kvm.Interop.CType(\"{Escape(m.CType)}\")] public {arrayType} {field};");
                 nested.Add($"/// <summary>Inline storage for <c>{CSharpNames.Xml(m.CType)}</c>: {m.Count} × <c>{CSharpNames.Xml(elem)}</c>.</summary>\n[InlineArray({m.Count})]\npublic struct {arrayType}\n{{\n    private {elem} _element0;\n}}");
                 continue;
             }
-            w.Line($"[FieldOffset({m.Offset}), global::Kvm.Interop.CType(\"{CSharpNames.Xml(m.CType)}\")] public {elem} {field};");
+            w.Line($"[FieldOffset({m.Offset}), global::Kvm.Interop.CType(\"{Escape(m.CType)}\")] public {elem} {field};");
         }
         foreach (var n in nested)
         {
@@ -296,6 +296,14 @@ public static class CSharpEmitter
         }
         w.Close();
         return w.ToString();
+    }
+
+    /// <summary>A member as C declares it: <c>__u64 pad2[14]</c>, <c>__u8 mode : 3</c>.</summary>
+    private static string Declaration(AbiMember m)
+    {
+        int bracket = m.CType.IndexOf('[');
+        string decl = bracket < 0 ? $"{m.CType} {m.Name}" : $"{m.CType.Substring(0, bracket)} {m.Name}{m.CType.Substring(bracket)}";
+        return m.IsBitfield ? $"{decl} : {m.BitWidth}" : decl;
     }
 
     private static string Escape(string s) => s.Replace("\\", "\\\\").Replace("\"", "\\\"");

@@ -173,7 +173,7 @@ public static class AbiBuilder
         List<HeaderDiagnostic> diagnostics, out HashSet<RecordType> emitted)
     {
         emitted = new HashSet<RecordType>();
-        var queue = new Queue<RecordType>(parser.Records.Where(r => r.IsComplete && (r.Tag is not null || r.SyntheticName is not null) && isKvmFile(r.File)));
+        var queue = new Queue<RecordType>(parser.Records.Where(r => r.IsComplete && (r.Tag is not null || (r.SyntheticName is not null && r.Size > 0)) && isKvmFile(r.File)));
         var result = new List<AbiStruct>();
         var seen = emitted;
         while (queue.Count > 0)
@@ -239,6 +239,8 @@ public static class AbiBuilder
             type = el;
         }
         if (!TryCsType(resolved, out var cs, out bool isRecord, out error)) return false;
+        // An empty anonymous struct (the __empty_name half of __DECLARE_FLEX_ARRAY) occupies nothing: no type for it.
+        if (isRecord && resolved is RecordType { Tag: null, Size: 0 }) { isRecord = false; cs = "byte"; }
         if (isRecord) queue.Enqueue((RecordType)resolved);
         if (f.BitWidth is int width)
         {

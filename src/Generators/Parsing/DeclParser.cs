@@ -22,6 +22,10 @@ public sealed class DeclParser : ITypeContext
     private readonly List<RecordType> _records = new();
     private readonly List<EnumType> _enums = new();
     private readonly List<HeaderDiagnostic> _diagnostics;
+    private int _nesting;
+
+    /// <summary>Records and declarators nested deeper than this are reported rather than recursed into.</summary>
+    private const int MaxNesting = 128;
 
     public DeclParser(List<Token> tokens, List<HeaderDiagnostic> diagnostics)
     {
@@ -329,6 +333,19 @@ public sealed class DeclParser : ITypeContext
 
     private CType ParseRecord(bool allowDefinitions)
     {
+        if (++_nesting > MaxNesting) { _nesting--; throw new ParseError($"records nested deeper than {MaxNesting} levels", Cur); }
+        try
+        {
+            return ParseRecordCore(allowDefinitions);
+        }
+        finally
+        {
+            _nesting--;
+        }
+    }
+
+    private CType ParseRecordCore(bool allowDefinitions)
+    {
         var kw = Cur;
         bool isUnion = kw.Is("union");
         _pos++;
@@ -495,6 +512,19 @@ public sealed class DeclParser : ITypeContext
 
     /// <summary>Parses a (possibly abstract) declarator and applies it to <paramref name="baseType"/>.</summary>
     private (string? Name, CType Type, Token NameToken) ParseDeclarator(CType baseType, bool allowAbstract)
+    {
+        if (++_nesting > MaxNesting) { _nesting--; throw new ParseError($"declarator nested deeper than {MaxNesting} levels", Cur); }
+        try
+        {
+            return ParseDeclaratorCore(baseType, allowAbstract);
+        }
+        finally
+        {
+            _nesting--;
+        }
+    }
+
+    private (string? Name, CType Type, Token NameToken) ParseDeclaratorCore(CType baseType, bool allowAbstract)
     {
         var type = baseType;
         while (Accept("*"))

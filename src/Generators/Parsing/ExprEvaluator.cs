@@ -29,6 +29,10 @@ public sealed class ExprEvaluator
     private readonly ITypeContext? _types;
     private readonly bool _pp;
     private int _pos;
+    private int _depth;
+
+    /// <summary>Deeper nesting than this is reported, not recursed into: a hostile header must not overflow the stack.</summary>
+    private const int MaxDepth = 256;
 
     private sealed class EvalError : Exception
     {
@@ -80,6 +84,19 @@ public sealed class ExprEvaluator
     }
 
     private CValue Conditional()
+    {
+        if (++_depth > MaxDepth) throw new EvalError($"expression nested deeper than {MaxDepth} levels");
+        try
+        {
+            return ConditionalCore();
+        }
+        finally
+        {
+            _depth--;
+        }
+    }
+
+    private CValue ConditionalCore()
     {
         var c = Binary(0);
         if (!Accept("?")) return c;
@@ -159,6 +176,19 @@ public sealed class ExprEvaluator
     }
 
     private CValue Unary()
+    {
+        if (++_depth > MaxDepth) throw new EvalError($"expression nested deeper than {MaxDepth} levels");
+        try
+        {
+            return UnaryCore();
+        }
+        finally
+        {
+            _depth--;
+        }
+    }
+
+    private CValue UnaryCore()
     {
         if (Accept("+")) return Promote(Unary());
         if (Accept("-")) { var v = Promote(Unary()); return new CValue(unchecked(0 - v.Bits), v.Kind); }
