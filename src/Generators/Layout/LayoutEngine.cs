@@ -51,7 +51,7 @@ public static class LayoutEngine
         PrimKind.Bool or PrimKind.Char or PrimKind.SChar or PrimKind.UChar => (1, 1),
         PrimKind.Short or PrimKind.UShort => (2, 2),
         PrimKind.Int or PrimKind.UInt or PrimKind.Float => (4, 4),
-        PrimKind.LongDouble => (16, 16),
+        PrimKind.LongDouble or PrimKind.Int128 or PrimKind.UInt128 => (16, 16),
         _ => (8, 8),
     };
 

@@ -68,7 +68,7 @@ public static class AbiBuilder
             new("__linux__", "1"), new("__linux", "1"), new("__unix__", "1"), new("__GNUC__", "12"), new("__GNUC_MINOR__", "2"),
             new("__STDC__", "1"), new("__STDC_VERSION__", "201710L"), new("__CHAR_BIT__", "8"), new("__SIZEOF_INT__", "4"),
             new("__SIZEOF_LONG__", "8"), new("__SIZEOF_LONG_LONG__", "8"), new("__SIZEOF_POINTER__", "8"), new("__SIZEOF_SHORT__", "2"),
-            new("__LP64__", "1"), new("_LP64", "1"), new("__ORDER_LITTLE_ENDIAN__", "1234"), new("__ORDER_BIG_ENDIAN__", "4321"),
+            new("__LP64__", "1"), new("__SIZEOF_INT128__", "16"), new("_LP64", "1"), new("__ORDER_LITTLE_ENDIAN__", "1234"), new("__ORDER_BIG_ENDIAN__", "4321"),
             new("__BYTE_ORDER__", "__ORDER_LITTLE_ENDIAN__"), new("__LITTLE_ENDIAN__", "1"),
         };
         if (!arch.CharIsSigned) predefined.Add(new("__CHAR_UNSIGNED__", "1"));
@@ -270,6 +270,8 @@ public static class AbiBuilder
                     PrimKind.UInt => "uint",
                     PrimKind.Long or PrimKind.LongLong => "long",
                     PrimKind.ULong or PrimKind.ULongLong => "ulong",
+                    PrimKind.Int128 => "global::System.Int128",
+                    PrimKind.UInt128 => "global::System.UInt128",
                     PrimKind.Float => "float",
                     PrimKind.Double => "double",
                     _ => "",

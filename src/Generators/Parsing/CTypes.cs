@@ -2,7 +2,7 @@ using System.Collections.Generic;
 
 namespace Kvm.Generators.Parsing;
 
-public enum PrimKind { Void, Bool, Char, SChar, UChar, Short, UShort, Int, UInt, Long, ULong, LongLong, ULongLong, Float, Double, LongDouble }
+public enum PrimKind { Void, Bool, Char, SChar, UChar, Short, UShort, Int, UInt, Long, ULong, LongLong, ULongLong, Int128, UInt128, Float, Double, LongDouble }
 
 /// <summary>A C type as the declarations parser understands it.</summary>
 public abstract class CType
@@ -24,7 +24,7 @@ public sealed class PrimType : CType
     public string Name { get; }
     public override string CName => Name;
 
-    public bool IsInteger => Kind >= PrimKind.Bool && Kind <= PrimKind.ULongLong;
+    public bool IsInteger => Kind >= PrimKind.Bool && Kind <= PrimKind.UInt128;
 
     public static PrimType Get(PrimKind kind) => All[(int)kind];
 
@@ -34,6 +34,7 @@ public sealed class PrimType : CType
         new(PrimKind.UChar, "unsigned char"), new(PrimKind.Short, "short"), new(PrimKind.UShort, "unsigned short"),
         new(PrimKind.Int, "int"), new(PrimKind.UInt, "unsigned int"), new(PrimKind.Long, "long"),
         new(PrimKind.ULong, "unsigned long"), new(PrimKind.LongLong, "long long"), new(PrimKind.ULongLong, "unsigned long long"),
+        new(PrimKind.Int128, "__int128"), new(PrimKind.UInt128, "unsigned __int128"),
         new(PrimKind.Float, "float"), new(PrimKind.Double, "double"), new(PrimKind.LongDouble, "long double"),
     };
 }

@@ -273,7 +273,7 @@ public sealed class DeclParser : ITypeContext
         int longs = words.Count(w => w == "long");
         bool unsigned = words.Contains("unsigned");
         bool signed = words.Contains("signed") || words.Contains("__signed__") || words.Contains("__signed");
-        if (words.Contains("__int128")) throw new ParseError("__int128 is not modelled", at);
+        if (words.Contains("__int128")) return PrimType.Get(unsigned ? PrimKind.UInt128 : PrimKind.Int128);
         if (words.Contains("void")) return PrimType.Get(PrimKind.Void);
         if (words.Contains("_Bool")) return PrimType.Get(PrimKind.Bool);
         if (words.Contains("float")) return PrimType.Get(PrimKind.Float);

@@ -217,7 +217,8 @@ public sealed class ExprEvaluator
         PrimKind.Long => CIntKind.Long,
         PrimKind.ULong => CIntKind.ULong,
         PrimKind.LongLong => CIntKind.LongLong,
-        PrimKind.ULongLong => CIntKind.ULongLong,
+        PrimKind.ULongLong or PrimKind.UInt128 => CIntKind.ULongLong,
+        PrimKind.Int128 => CIntKind.LongLong,
         _ => CIntKind.Int,
     };
 
