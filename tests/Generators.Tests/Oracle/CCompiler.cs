@@ -28,7 +28,9 @@ public sealed class CCompiler
                 "the x86_64 layout oracle needs objcopy: install the apt package 'binutils'");
             return new CCompiler(gcc, Array.Empty<string>(), objcopy);
         }
-        string? cc = Which("aarch64-linux-gnu-gcc");
+        // KVM_ORACLE_ARM64_CLANG=1 exercises the clang-14 fallback on a machine that has both.
+        bool preferClang = Environment.GetEnvironmentVariable("KVM_ORACLE_ARM64_CLANG") == "1";
+        string? cc = preferClang ? null : Which("aarch64-linux-gnu-gcc");
         var args = new List<string>();
         if (cc is null && Which("clang-14") is { } clang)
         {

@@ -33,20 +33,33 @@ public sealed class CompilerOracleTests
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void Model_constants_are_exactly_the_macros_C_can_evaluate(string id)
+    public void Model_constants_and_structs_are_exactly_what_C_defines(string id)
     {
         var c = OracleCase.Parse(id);
         var model = c.BuildModel(RepoRoot.Path);
         var macros = c.KvmFiles(RepoRoot.Path).SelectMany(f => MacroSetProbe.ObjectLikeMacros(File.ReadAllText(f)))
             .Distinct(StringComparer.Ordinal).ToList();
-        var cSet = Oracle.CSet(c, macros, out var unmapped, out var compiler);
+        var records = c.KvmFiles(RepoRoot.Path).SelectMany(f => MacroSetProbe.RecordDefinitions(File.ReadAllText(f)))
+            .Distinct(StringComparer.Ordinal).ToList();
+        var cAll = Oracle.CSet(c, macros.Concat(records).ToList(), out var unmapped, out var compiler);
+        var cSet = new HashSet<string>(cAll.Where(n => !n.Contains(' ')), StringComparer.Ordinal);
+        var cRecords = new HashSet<string>(cAll.Where(n => n.Contains(' ')), StringComparer.Ordinal);
+        var kvmIncludeNames = new HashSet<string>(new[] { "linux/kvm.h", "asm/kvm.h", c.Entry }, StringComparer.Ordinal);
+        var modelRecords = new HashSet<string>(model.Structs.Where(s => !ValueProbe.IsSynthetic(s) && kvmIncludeNames.Contains(s.File)).Select(s => s.CName), StringComparer.Ordinal);
+        var recordsOnlyModel = modelRecords.Except(cRecords).OrderBy(n => n, StringComparer.Ordinal).ToList();
+        var recordsOnlyC = cRecords.Except(modelRecords).OrderBy(n => n, StringComparer.Ordinal).ToList();
         var macroNames = new HashSet<string>(macros, StringComparer.Ordinal);
         var modelSet = new HashSet<string>(model.Constants.Select(k => k.Name).Where(macroNames.Contains), StringComparer.Ordinal);
         var onlyModel = modelSet.Except(cSet).OrderBy(n => n, StringComparer.Ordinal).ToList();
         var onlyC = cSet.Except(modelSet).OrderBy(n => n, StringComparer.Ordinal).ToList();
         _output.WriteLine($"{c} ({compiler}): {macros.Count} object-like macros, {cSet.Count} integer constants in C, {modelSet.Count} in the model " +
-            $"(+{model.Constants.Count - modelSet.Count} enumerators)");
+            $"(+{model.Constants.Count - modelSet.Count} enumerators); {records.Count} record definitions, {cRecords.Count} complete in C, {modelRecords.Count} in the model");
         Assert.True(unmapped.Count == 0, $"{c}: compiler errors outside the probe lines (the headers themselves do not compile?):\n  " + string.Join("\n  ", unmapped.Take(40)));
+        Assert.True(recordsOnlyModel.Count == 0 && recordsOnlyC.Count == 0,
+            $"{c}: the model's structs differ from the records the KVM headers define completely in C.\n" +
+            $"  in the model only ({recordsOnlyModel.Count}): {string.Join(", ", recordsOnlyModel)}\n" +
+            $"  complete in C but missing from the model ({recordsOnlyC.Count}): {string.Join(", ", recordsOnlyC)}\n    " +
+            string.Join("\n    ", model.Diagnostics.Where(d => recordsOnlyC.Any(n => d.Message.Contains(n, StringComparison.Ordinal))).Select(d => d.Message)));
         Assert.True(onlyModel.Count == 0 && onlyC.Count == 0,
             $"{c}: the model's constants differ from C's integer-constant macros.\n" +
             $"  in the model but not constants in C ({onlyModel.Count}): {string.Join(", ", onlyModel)}\n" +

@@ -211,6 +211,16 @@ public static class MacroSetProbe
         }
     }
 
+    /// <summary>"struct tag"/"union tag" for every record defined (with a body) in <paramref name="text"/>.</summary>
+    public static IEnumerable<string> RecordDefinitions(string text)
+    {
+        var code = Regex.Replace(text, @"/\*.*?\*/|//[^\n]*", " ", RegexOptions.Singleline);
+        foreach (Match m in Regex.Matches(code, @"\b(struct|union)\s+([A-Za-z_][A-Za-z0-9_]*)\s*(__attribute__\s*\(\(.*?\)\)\s*)?\{"))
+            yield return m.Groups[1].Value + " " + m.Groups[2].Value;
+    }
+
+    /// <summary>The probe: one line per macro (is it an integer constant expression?) and one per record (is it
+    /// complete here?). Names with a space are records.</summary>
     public static string Source(string entry, IReadOnlyList<string> names, out Dictionary<int, string> lineToName)
     {
         lineToName = new Dictionary<int, string>();
@@ -221,6 +231,12 @@ public static class MacroSetProbe
         Line($"#include <{entry}>");
         foreach (var n in names)
         {
+            if (n.Contains(' '))
+            {
+                lineToName[line] = n;
+                Line($"typedef char kvm_oracle_complete_{n.Replace(' ', '_')}[sizeof({n}) + 1];");
+                continue;
+            }
             Line($"#ifdef {n}");
             // The initializer needs a value known at compile time; the static assertion needs an integer constant
             // expression of arithmetic type (a string or a float passes the first, not the second).
