@@ -73,7 +73,8 @@ public sealed class CompilerOracleTests
     [Fact]
     public void Oracle_reports_a_corrupted_model()
     {
-        var c = OracleCase.All().First(k => k.Overlay is null && k.Arch == "x86_64");
+        // The default (newest) vendored version: it has every struct the corruptions below touch.
+        var c = new OracleCase(File.ReadAllText(Path.Combine(RepoRoot.Path, "uapi-headers", "DEFAULT")).Trim(), "x86_64", null);
         var model = c.BuildModel(RepoRoot.Path);
         var clean = Oracle.Run(c, model, out _, out _);
         Assert.Empty(clean);
@@ -84,11 +85,14 @@ public sealed class CompilerOracleTests
         var constant = model.Constants.First(k => k.Name == "KVM_API_VERSION");
         var ioctl = model.Ioctls.First(i => i.Name == "KVM_CREATE_VM");
         var kindConstant = model.Constants.First(k => k.Name == "KVM_CAP_IRQCHIP");
+        var arrayStruct = model.Structs.First(s => s.CName == "struct kvm_userspace_memory_region2");
+        var array = arrayStruct.Members.First(m => m.Name == "pad2");
 
         var corrupted = model with
         {
             Structs = model.Structs.Select(s =>
                 ReferenceEquals(s, target) ? s with { Size = s.Size + 8 }
+                : ReferenceEquals(s, arrayStruct) ? s with { Members = s.Members.Select(m => ReferenceEquals(m, array) ? m with { Count = m.Count + 1 } : m).ToEquatableArray() }
                 : ReferenceEquals(s, bitStruct) ? s with { Members = s.Members.Select(m => ReferenceEquals(m, bit) ? m with { BitOffset = m.BitOffset + 1 } : m).ToEquatableArray() }
                 : s).ToEquatableArray(),
             Constants = model.Constants.Select(k =>
@@ -105,7 +109,8 @@ public sealed class CompilerOracleTests
         Assert.Contains(reported, r => r == $"KVM_API_VERSION: model 0x{constant.Bits + 1:X}, C 0x{constant.Bits:X}");
         Assert.Contains(reported, r => r == "type of KVM_CAP_IRQCHIP: model unsigned long, C int");
         Assert.Contains(reported, r => r.StartsWith("ioctl KVM_CREATE_VM: model 0x", StringComparison.Ordinal));
-        Assert.Equal(5, reported.Count);
+        Assert.Contains(reported, r => r == $"element count of struct kvm_userspace_memory_region2.pad2: model {array.Count + 1}, C {array.Count}");
+        Assert.Equal(6, reported.Count);
     }
 
     private static string Diagnostics(AbiModel model) => string.Join("\n", model.Diagnostics.Select(d => d.Message));

@@ -10,12 +10,12 @@ namespace Kvm.Generators.Tests.Oracle;
 /// <summary>What one oracle run checked, by kind.</summary>
 public sealed class OracleCounts
 {
-    public int Structs, SyntheticStructs, Fields, FlexibleFields, Bitfields, Constants, ConstantTypes, Ioctls, IoctlArgSizes;
+    public int Structs, SyntheticStructs, Fields, FlexibleFields, ArrayElements, Bitfields, Constants, ConstantTypes, Ioctls, IoctlArgSizes;
     public List<string> NotChecked { get; } = new();
 
     public override string ToString() =>
         $"structs={Structs} (of which {SyntheticStructs} anonymous, named through their parent with __typeof__), fields={Fields} " +
-        $"(offset+size; {FlexibleFields} flexible arrays: offset only), bitfields={Bitfields} (exact bits), constants={Constants}, " +
+        $"(offset+size; {FlexibleFields} flexible arrays: offset and element size only), array element sizes={ArrayElements}, bitfields={Bitfields} (exact bits), constants={Constants}, " +
         $"constant types={ConstantTypes}, ioctls={Ioctls} (+{IoctlArgSizes} argument sizeofs), not checked={NotChecked.Count}";
 }
 
@@ -33,6 +33,8 @@ public sealed class ValueProbe
 
     private readonly List<(string Label, string Expr, ulong Expected, bool Hex)> _values = new();
     private readonly List<(string Label, string CType, string Field, long ExpectedBit, int Width, int OffsetIndex)> _bitfields = new();
+
+    private readonly Dictionary<string, long> _structSizes = new(StringComparer.Ordinal);
 
     public OracleCounts Counts { get; } = new();
     public string Source { get; private set; } = "";
@@ -55,6 +57,7 @@ public sealed class ValueProbe
     private void Build(AbiModel model, string entry)
     {
         _values.Add(("magic", "0x4C4341524F4D564BULL", Magic, true));
+        foreach (var st in model.Structs) _structSizes[st.Name] = st.Size;
         var byName = model.Structs.GroupBy(s => s.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
         var cTypes = new Dictionary<string, string?>(StringComparer.Ordinal);
 
@@ -98,7 +101,8 @@ public sealed class ValueProbe
                 }
                 Counts.Fields++;
                 Add($"offsetof({s.CName}, {m.Name})", $"__builtin_offsetof({t}, {m.Name})", (ulong)m.Offset);
-                if (m.IsFlexible) { Counts.FlexibleFields++; continue; } // sizeof of a [] member is not C
+                if (m.IsArray) ArrayElement(s, t, m);
+                if (m.IsFlexible) { Counts.FlexibleFields++; continue; } // sizeof of a [] member is not C: its element was checked
                 Add($"sizeof({s.CName}.{m.Name})", $"sizeof((({t} *)0)->{m.Name})", (ulong)m.Size);
             }
         }
@@ -148,6 +152,30 @@ public sealed class ValueProbe
         sb.AppendLine("};");
         Source = sb.ToString();
     }
+
+    /// <summary>An array member's element, as the model gives it (its C# element type and, for fixed arrays,
+    /// Count = Size / element size), against C's sizeof of m[0]...[0] (one [0] per dimension of the C type).</summary>
+    private void ArrayElement(AbiStruct s, string t, AbiMember m)
+    {
+        int dims = m.CType.Count(ch => ch == '[');
+        long? element = m.IsRecord ? _structSizes.TryGetValue(m.CsType, out var rs) ? rs : null : ScalarSize(m.CsType);
+        if (dims == 0 || element is null) { Counts.NotChecked.Add($"element of {s.CName}.{m.Name} ({m.CType} as {m.CsType})"); return; }
+        Counts.ArrayElements++;
+        var index = string.Concat(Enumerable.Repeat("[0]", dims));
+        Add($"sizeof element of {s.CName}.{m.Name} ({m.CsType})", $"sizeof((({t} *)0)->{m.Name}{index})", (ulong)element.Value);
+        if (!m.IsFlexible)
+            Add($"element count of {s.CName}.{m.Name}", $"sizeof((({t} *)0)->{m.Name}) / sizeof((({t} *)0)->{m.Name}{index})", (ulong)m.Count);
+    }
+
+    private static long? ScalarSize(string cs) => cs switch
+    {
+        "byte" or "sbyte" => 1,
+        "short" or "ushort" => 2,
+        "int" or "uint" or "float" => 4,
+        "long" or "ulong" or "double" or "nint" or "nuint" => 8,
+        "global::System.Int128" or "global::System.UInt128" => 16,
+        _ => null,
+    };
 
     private void Add(string label, string expr, ulong expected, bool hex = false) => _values.Add((label, expr, expected, hex));
 
