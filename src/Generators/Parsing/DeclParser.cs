@@ -31,6 +31,10 @@ public sealed class DeclParser : ITypeContext
     {
         _t = tokens;
         _diagnostics = diagnostics;
+        // GCC's builtin typedefs on targets with __SIZEOF_INT128__ (both LP64 targets); asm/ptrace.h of arm64
+        // before 6.13 spells struct user_fpsimd_state's registers __uint128_t.
+        _typedefs["__int128_t"] = new TypedefType("__int128_t", PrimType.Get(PrimKind.Int128));
+        _typedefs["__uint128_t"] = new TypedefType("__uint128_t", PrimType.Get(PrimKind.UInt128));
     }
 
     /// <summary>Records with a tag or used as a named field's type, in completion order.</summary>

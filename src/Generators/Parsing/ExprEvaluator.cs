@@ -227,6 +227,8 @@ public sealed class ExprEvaluator
         if (r is PrimType p && p.IsInteger)
         {
             if (p.Kind == PrimKind.Bool) return new CValue(v.IsZero ? 0UL : 1UL, CIntKind.Int);
+            // A 128-bit value has no CIntKind: refuse rather than give it a 64-bit type C does not give it.
+            if (p.Kind is PrimKind.Int128 or PrimKind.UInt128) throw new EvalError($"cast to {type.CName}: 128-bit constants are not modelled");
             // Narrow types: truncate, then promote back to int as C does when the value is used.
             ulong bits = v.Bits;
             switch (p.Kind)
