@@ -180,12 +180,8 @@ public sealed class DeclParser : ITypeContext
 
     public CType? ParseTypeName(IReadOnlyList<Token> tokens, ref int pos, out string? error)
     {
-        // Type names inside macro bodies are parsed with this same parser over a temporary token list.
-        var saveT = _t.ToList();
-        var savePos = _pos;
-        var sub = new DeclParser(tokens.ToList(), _diagnostics);
-        sub.ShareScopesWith(this);
-        sub._pos = pos;
+        // Type names inside macro bodies are parsed by a parser over those tokens that shares this one's scopes.
+        var sub = new DeclParser(tokens as List<Token> ?? tokens.ToList(), this) { _pos = pos };
         try
         {
             var specs = sub.ParseSpecifiers(requireType: true, allowDefinitions: false);
@@ -199,17 +195,17 @@ public sealed class DeclParser : ITypeContext
             error = e.Message;
             return null;
         }
-        finally
-        {
-            _ = saveT; _pos = savePos;
-        }
     }
 
-    private void ShareScopesWith(DeclParser other)
+    private DeclParser(List<Token> tokens, DeclParser scope)
     {
-        foreach (var kv in other._typedefs) _typedefs[kv.Key] = kv.Value;
-        foreach (var kv in other._tags) _tags[kv.Key] = kv.Value;
-        foreach (var kv in other._enumConstants) _enumConstants[kv.Key] = kv.Value;
+        _t = tokens;
+        _diagnostics = scope._diagnostics;
+        _typedefs = scope._typedefs;
+        _tags = scope._tags;
+        _enumConstants = scope._enumConstants;
+        _records = scope._records;
+        _enums = scope._enums;
     }
 
     public bool TryLayout(CType type, out long size, out long align, out string? error) =>
