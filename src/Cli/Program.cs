@@ -33,7 +33,7 @@ internal static class Program
                         _ => throw new UsageException($"unknown abi command '{args[1]}'"),
                     };
                 case "generate":
-                    return GenerateCommand.Run(new Args(rest, Array.Empty<string>()));
+                    return GenerateCommand.Run(new Args(rest, new[] { "internal" }));
                 default:
                     throw new UsageException($"unknown command '{args[0]}'");
             }
