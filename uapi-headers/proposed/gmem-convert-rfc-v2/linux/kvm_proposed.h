@@ -11,7 +11,7 @@
  *
  * EVERY number below is provisional (and dead).
  *
- * Our own text (Kvm.Sdk project licence, not the kernel's); facts from shared/reference/gmem-uapi.md.
+ * Our own text (SPDX-License-Identifier: MIT, the Kvm.Sdk licence; not the kernel's); facts from shared/reference/gmem-uapi.md.
  */
 #ifndef KVM_SDK_PROPOSED_GMEM_CONVERT_RFC_V2_H
 #define KVM_SDK_PROPOSED_GMEM_CONVERT_RFC_V2_H

@@ -11,7 +11,7 @@
  * EVERY number below is provisional; the ioctl and capability numbers changed
  * between revisions of the series and may change again before (if) it merges.
  *
- * Our own text (Kvm.Sdk project licence, not the kernel's); facts from shared/reference/gmem-uapi.md.
+ * Our own text (SPDX-License-Identifier: MIT, the Kvm.Sdk licence; not the kernel's); facts from shared/reference/gmem-uapi.md.
  */
 #ifndef KVM_SDK_PROPOSED_INPLACE_CONVERSION_V8_H
 #define KVM_SDK_PROPOSED_INPLACE_CONVERSION_V8_H
