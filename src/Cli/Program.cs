@@ -1,3 +1,5 @@
+[assembly: System.Runtime.Versioning.SupportedOSPlatform("linux")]
+
 namespace Kvm.Cli;
 
 internal static class Program
@@ -11,8 +13,11 @@ internal static class Program
                                   what changed between two header sets (a vendored version such as 7.3.4 or
                                   7.3.4+inplace-conversion-v8, or include directories dir[:dir...])
           abi versions            the vendored header versions and proposed overlays inside this tool
-          generate [--include DIR ... | --version V] [--arch A ...] [--namespace N] --out DIR
+          generate [--include DIR ... | --version V] [--arch A ...] [--namespace N] [--internal] --out DIR
                                   write the C# the source generator would produce
+          probe [--host] [--json] [--all-caps] [--kernel newest|legacy|SUITE:PKG] [--sw-protected]
+                                  what this kernel's KVM can do, through the SDK: on this host if it has a
+                                  usable /dev/kvm, otherwise in a throw-away QEMU guest (--host refuses that)
         """;
 
     private static int Main(string[] args)
@@ -32,6 +37,8 @@ internal static class Program
                         "versions" => AbiCommands.Versions(),
                         _ => throw new UsageException($"unknown abi command '{args[1]}'"),
                     };
+                case "probe":
+                    return Probe.ProbeCommand.Run(new Args(rest, new[] { "host", "json", "all-caps", "sw-protected" }));
                 case "generate":
                     return GenerateCommand.Run(new Args(rest, new[] { "internal" }));
                 default:
