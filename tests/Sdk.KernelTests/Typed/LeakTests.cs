@@ -3,6 +3,11 @@ using static Kvm.KernelTests.Typed.KernelFacts;
 
 namespace Kvm.KernelTests.Typed;
 
+/// <summary>Runs alone: other tests open and close fds concurrently, which would blur the before/after counts.</summary>
+[CollectionDefinition(nameof(LeakTests), DisableParallelization = true)]
+public sealed class LeakTestsCollection;
+
+[Collection(nameof(LeakTests))]
 public class LeakTests
 {
     [Fact]
