@@ -13,6 +13,7 @@ internal sealed unsafe class FakeSyscalls : IKvmSyscalls
 
     private int _nextFd = 100;
     public readonly ConcurrentQueue<string> Calls = new();
+    public bool Record = true;
     public readonly ConcurrentDictionary<int, int> Caps = new();
     public readonly ConcurrentDictionary<nuint, IoctlHandler> Handlers = new();
     public readonly ConcurrentDictionary<int, bool> Open = new();
@@ -48,7 +49,8 @@ internal sealed unsafe class FakeSyscalls : IKvmSyscalls
 
     public int Ioctl(int fd, nuint request, void* arg)
     {
-        Calls.Enqueue($"ioctl 0x{(ulong)request:X}");
+        if (Record)
+            Calls.Enqueue($"ioctl 0x{(ulong)request:X}");
         if (Handlers.TryGetValue(request, out var h))
             return h(fd, request, arg);
         if (request == KvmIoctls.KVM_CREATE_GUEST_MEMFD.Value)
@@ -58,7 +60,8 @@ internal sealed unsafe class FakeSyscalls : IKvmSyscalls
 
     public int Ioctl(int fd, nuint request, nint arg)
     {
-        Calls.Enqueue($"ioctl 0x{(ulong)request:X} {arg}");
+        if (Record)
+            Calls.Enqueue($"ioctl 0x{(ulong)request:X} {arg}");
         if (Handlers.TryGetValue(request, out var h))
             return h(fd, request, (void*)arg);
         if (request == KvmIoctls.KVM_GET_API_VERSION.Value)
