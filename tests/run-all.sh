@@ -29,6 +29,13 @@ if [ -x tests/kvm-guest/lane.sh ]; then
   done
 fi
 
-awk '{p+=$1; f+=$2; s+=$3} END {if (f > 0) bad=1; printf "tests: %d passed, %d failed, %d skipped\n", p, f, s}' "$OUT/counts.txt"
+# The package test: pack, restore into fresh projects, analyzer + regenerated bindings, run in the newest lane.
+if [ "${PACKAGE_TEST:-1}" = 1 ] && [ -x tests/package/run.sh ]; then
+  echo "=== package test ==="
+  LANE_OUT="$OUT" tests/package/run.sh || rc=1
+  if [ -s "$OUT/package.counts" ]; then cat "$OUT/package.counts" >> "$OUT/counts.txt"; else echo "0 1 0" >> "$OUT/counts.txt"; rc=1; fi
+fi
+
+awk '{p+=$1; f+=$2; s+=$3} END {printf "tests: %d passed, %d failed, %d skipped\n", p, f, s}' "$OUT/counts.txt"
 awk '{f+=$2} END {exit f > 0}' "$OUT/counts.txt" || rc=1
 exit $rc

@@ -6,7 +6,7 @@ set -euo pipefail
 need=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 for p in qemu-system-x86 qemu-system-arm busybox-static kmod cpio xz-utils zstd debootstrap \
-         gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static gcc libc6-dev; do
+         gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static gcc libc6-dev unzip; do
   have "$p" || need+=("$p")
 done
 if [ ${#need[@]} -eq 0 ]; then echo "setup: all packages present"; exit 0; fi
