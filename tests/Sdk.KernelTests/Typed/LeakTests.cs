@@ -68,8 +68,8 @@ public class LeakTests
             Cycle();
         var (fdsAfter, kvmFdsAfter) = CountFds();
         var (mapsAfter, kvmMapsAfter) = CountMaps();
-        // What this SDK creates is exact: KVM fds (anon_inode:kvm-*, [kvm-gmem]) and mappings of them or of
-        // the SDK's anonymous host memory must be back to where they were.
+        // What this SDK creates is exact: KVM fds (anon_inode:kvm-*, [kvm-gmem]) and mappings of them must be
+        // back to where they were.
         Assert.Equal(kvmFds, kvmFdsAfter);
         Assert.Equal(kvmMaps, kvmMapsAfter);
         // Everything else belongs to the runtime and other test classes too (they open and close fds meanwhile);
