@@ -99,7 +99,7 @@ public sealed class Preprocessor
         void FlushRun()
         {
             if (run.Count == 0) return;
-            _text.AddRange(Expand(run, new HashSet<string>(StringComparer.Ordinal), 0));
+            _text.AddRange(Expand(run, null, 0));
             run = new List<Token>();
         }
 
@@ -228,7 +228,7 @@ public sealed class Preprocessor
 
     private void Include(List<Token> rest, Token at, HeaderFile current)
     {
-        if (rest.Count > 0 && rest[0].IsIdentifier) rest = Expand(rest, new HashSet<string>(StringComparer.Ordinal), 0);
+        if (rest.Count > 0 && rest[0].IsIdentifier) rest = Expand(rest, null, 0);
         string? target = null;
         bool quoted = false;
         if (rest.Count == 1 && rest[0].Kind == TokenKind.String) { target = rest[0].Text.Trim('"'); quoted = true; }
@@ -280,7 +280,7 @@ public sealed class Preprocessor
             }
             replaced.Add(t);
         }
-        var expanded = Expand(replaced, new HashSet<string>(StringComparer.Ordinal), 0);
+        var expanded = Expand(replaced, null, 0);
         if (!ExprEvaluator.TryEvaluate(expanded, null, preprocessor: true, out var value, out var error))
         {
             Report(DiagnosticIds.PreprocessorSyntax, HeaderSeverity.Error, $"#{kind} expression not understood: {error} (in '{Lexer.Render(rest)}')", at);
@@ -290,9 +290,9 @@ public sealed class Preprocessor
     }
 
     /// <summary>Fully macro-expands a token list with the current macro table.</summary>
-    public List<Token> Expand(List<Token> input) => Expand(input, new HashSet<string>(StringComparer.Ordinal), 0);
+    public List<Token> Expand(List<Token> input) => Expand(input, null, 0);
 
-    private List<Token> Expand(List<Token> input, HashSet<string> disabled, int depth)
+    private List<Token> Expand(List<Token> input, Disabled? disabled, int depth)
     {
         var output = new List<Token>(input.Count);
         if (depth > MaxExpansionDepth)
@@ -308,7 +308,7 @@ public sealed class Preprocessor
                 output.Add(t);
                 continue;
             }
-            if (disabled.Contains(t.Text))
+            if (Disabled.Contains(disabled, t.Text))
             {
                 output.Add(t.Painted());
                 continue;
@@ -338,10 +338,25 @@ public sealed class Preprocessor
                 replacement = Substitute(m, args, t, disabled, depth);
                 i = end;
             }
-            var inner = new HashSet<string>(disabled, StringComparer.Ordinal) { m.Name };
-            output.AddRange(Expand(replacement, inner, depth + 1));
+            output.AddRange(Expand(replacement, new Disabled(m.Name, disabled), depth + 1));
         }
         return output;
+    }
+
+    /// <summary>The macros being expanded around a token (C's "disabled" set), as a list: it is a few deep at most,
+    /// and each expansion pushes one name without copying the others.</summary>
+    private sealed class Disabled
+    {
+        public Disabled(string name, Disabled? next) { Name = name; Next = next; }
+        public string Name { get; }
+        public Disabled? Next { get; }
+
+        public static bool Contains(Disabled? list, string name)
+        {
+            for (var d = list; d is not null; d = d.Next)
+                if (d.Name == name) return true;
+            return false;
+        }
     }
 
     private static Token Relocate(Token body, Token use) =>
@@ -390,7 +405,7 @@ public sealed class Preprocessor
         return true;
     }
 
-    private List<Token> Substitute(Macro m, List<List<Token>> args, Token use, HashSet<string> disabled, int depth)
+    private List<Token> Substitute(Macro m, List<List<Token>> args, Token use, Disabled? disabled, int depth)
     {
         var result = new List<Token>();
         var body = m.Body;
@@ -422,7 +437,13 @@ public sealed class Preprocessor
 
     private List<Token> Paste(List<Token> tokens, Token use)
     {
-        if (!tokens.Any(t => t.Is("##"))) return tokens.Where(t => t.Text.Length > 0).ToList();
+        bool paste = false, placemarker = false;
+        foreach (var t in tokens)
+        {
+            if (t.Is("##")) paste = true;
+            else if (t.Text.Length == 0) placemarker = true;
+        }
+        if (!paste) return placemarker ? tokens.Where(t => t.Text.Length > 0).ToList() : tokens;
         var result = new List<Token>();
         for (int k = 0; k < tokens.Count; k++)
         {
