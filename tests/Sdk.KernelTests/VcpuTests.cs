@@ -85,4 +85,23 @@ public unsafe class VcpuTests
         mem.Pointer[0x2000] = (byte)'s';
         Assert.Equal("s", cpu.RunToHlt(0x1000));
     }
+
+    [Fact]
+    public void Watchdog_InterruptsAGuestThatNeverExits()
+    {
+        // The safety net itself: a guest spinning on `jmp $` never exits to userspace; the watchdog must turn that
+        // into a failed assertion within its timeout instead of a hung lane.
+        using var vm = CreateVm();
+        using var mem = Mapping.Anonymous(MemSize);
+        mem.Pointer[0x1000] = 0xeb; mem.Pointer[0x1001] = 0xfe; // jmp $
+        SetRegion(vm, 0, 0, MemSize, mem.Address).Ok("slot 0");
+        using var cpu = new Vcpu(vm);
+        cpu.SetIp(0x1000);
+        var started = DateTime.UtcNow;
+        var e = Assert.ThrowsAny<Xunit.Sdk.XunitException>(() => cpu.RunOnce(TimeSpan.FromSeconds(2)));
+        Assert.Contains("watchdog interrupted it", e.Message);
+        Assert.Equal(KvmExit.KVM_EXIT_INTR, (KvmExit)cpu.Run->exit_reason);
+        Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(30), "the watchdog took too long");
+        Assert.Equal(0x1000ul, cpu.Rip);
+    }
 }
