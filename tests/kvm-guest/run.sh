@@ -248,5 +248,5 @@ if [ -n "$INFO" ]; then
   printf 'kernel_package=%s\nkernel_release=%s\ndebian_version=%s\nsuite=%s\nsw_protected=%s\nboots=%s\ntimed_out=%s\nprepare_seconds=%s\nseconds=%s\nstatus=%s\n' \
     "$KPKG" "${REL:-unknown}" "$KV" "$(cat "$KDIR/suite")" "$SWP" "$BOOTS" "$TIMED_OUT" "$PREP" "$((SECONDS-T0))" "${RC:-none}" > "$INFO"
 fi
-kg_log "guest kernel ${REL:-never booted} ($KPKG $KV), boots $BOOTS, command status ${RC:-none}, total $((SECONDS-T0)) s"
+kg_log "guest kernel ${REL:-unknown (the guest never reached /init)} ($KPKG $KV), boots $BOOTS, command status ${RC:-none}, total $((SECONDS-T0)) s"
 exit "${RC:-125}"
