@@ -45,24 +45,32 @@ public sealed unsafe class Vcpu : IDisposable
 
     public ulong Rip { get { R(Sys.Ioctl(_fd.Value, ArchIoctls.KVM_GET_REGS, out kvm_regs r)).Ok("KVM_GET_REGS"); return r.rip; } }
 
-    /// <summary>One KVM_RUN, with the watchdog.</summary>
+    /// <summary>One KVM_RUN, with the watchdog. The watchdog is a dedicated thread, not a thread-pool timer: the
+    /// SIGBUS tests block pool threads while they wait for their helper processes, and a starved pool would
+    /// delay the kick.</summary>
     public SysResult RunOnce(TimeSpan? timeout = null)
     {
+        var limit = timeout ?? TimeSpan.FromSeconds(20);
         int tid = Native.gettid(), pid = getpid();
         var kvmRun = Run;
         bool kicked = false;
-        using var done = new ManualResetEvent(false);
-        using (var timer = new Timer(_ => { kicked = true; kvmRun->immediate_exit = 1; Native.tgkill(pid, tid, Native.SIGUSR1); },
-                   null, timeout ?? TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(1)))
+        using var done = new ManualResetEventSlim(false);
+        var watchdog = new Thread(() =>
         {
-            var r = R(Sys.Ioctl(_fd.Value, KvmIoctls.KVM_RUN));
-            timer.Dispose(done);
-            done.WaitOne();
-            kvmRun->immediate_exit = 0;
-            Assert.False(kicked && r.Errno == (int)Errno.EINTR,
-                $"KVM_RUN did not return within {(timeout ?? TimeSpan.FromSeconds(20)).TotalSeconds} s (guest looping at rip 0x{Rip:x}); the watchdog interrupted it");
-            return r;
-        }
+            if (done.Wait(limit)) return;
+            kicked = true;
+            kvmRun->immediate_exit = 1;                    // a KVM_RUN entered from now on returns at once
+            do Native.tgkill(pid, tid, Native.SIGUSR1);    // and the one in progress leaves the guest with EINTR
+            while (!done.Wait(TimeSpan.FromSeconds(1)));
+        }) { IsBackground = true, Name = "KVM_RUN watchdog" };
+        watchdog.Start();
+        var r = R(Sys.Ioctl(_fd.Value, KvmIoctls.KVM_RUN));
+        done.Set();
+        watchdog.Join();
+        kvmRun->immediate_exit = 0;
+        Assert.False(kicked && r.Errno == (int)Errno.EINTR,
+            $"KVM_RUN did not return within {limit.TotalSeconds} s (guest looping at rip 0x{Rip:x}); the watchdog interrupted it");
+        return r;
     }
 
     /// <summary>Runs until HLT, collecting the bytes the guest writes with <c>out</c>; fails on any other exit.</summary>
