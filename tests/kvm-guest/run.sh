@@ -189,6 +189,8 @@ INIT
   chmod +x "$I/init"; mkdir -p "$(dirname "$INITRD")"
   (cd "$I" && find . | cpio -o -H newc --quiet | gzip -1) > "$INITRD.tmp" && mv "$INITRD.tmp" "$INITRD"
   rm -rf "$W"
+  # initrds of this kernel and module set made by older versions of these scripts are dead weight now
+  find "$(dirname "$INITRD")" -name "${KVER}_${KV}_${MODKEY}_*.gz" ! -name "$(basename "$INITRD")" -delete
   kg_log "initramfs built in $((SECONDS-t)) s"
 fi
 flock -u 9
