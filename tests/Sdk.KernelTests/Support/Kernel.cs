@@ -1,0 +1,27 @@
+using Kvm.Interop;
+
+namespace Kvm.KernelTests.Support;
+
+/// <summary>Facts about the running kernel and the lane the tests were started in.</summary>
+public static class Kernel
+{
+    /// <summary>uname -r, e.g. "7.3.4+deb13-amd64".</summary>
+    public static string Release { get; } = File.ReadAllText("/proc/sys/kernel/osrelease").Trim();
+
+    /// <summary>Major.minor.patch of <see cref="Release"/>.</summary>
+    public static Version Version { get; } = ParseVersion(Release);
+
+    /// <summary>The lane (newest, private, legacy) from KVM_TEST_LANE, set by tests/kvm-guest/lane.sh; null by hand.</summary>
+    public static string? Lane { get; } = Environment.GetEnvironmentVariable("KVM_TEST_LANE") is { Length: > 0 } l ? l : null;
+
+    /// <summary>True inside a tests/kvm-guest guest (its /init puts guestcmd= on the kernel command line).</summary>
+    public static bool InGuest { get; } = File.Exists("/proc/cmdline") && File.ReadAllText("/proc/cmdline").Contains("guestcmd=");
+
+    public static bool AtLeast(int major, int minor) => Version >= new Version(major, minor);
+
+    private static Version ParseVersion(string release)
+    {
+        var parts = new string(release.TakeWhile(c => char.IsDigit(c) || c == '.').ToArray()).Split('.', StringSplitOptions.RemoveEmptyEntries);
+        return new Version(int.Parse(parts[0]), parts.Length > 1 ? int.Parse(parts[1]) : 0, parts.Length > 2 ? int.Parse(parts[2]) : 0);
+    }
+}

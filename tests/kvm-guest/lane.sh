@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# lane.sh - run the kernel conformance tests (tests/Sdk.KernelTests) in one throw-away guest ("lane").
+#
+# usage: tests/kvm-guest/lane.sh LANE        (LANE: one of tests/kvm-guest/lanes; arm64-* go to arm64/lane.sh)
+#   newest   stock Debian 7.3.x (trixie-backports)
+#   private  the same kernel with kvm modules rebuilt with CONFIG_KVM_SW_PROTECTED_VM (private memory)
+#   legacy   Debian bookworm 6.1 (no guest_memfd at all)
+# env: LANE_OUT (default artifacts/test): results go to $LANE_OUT/lane-LANE/ (xunit XML, console log, run facts)
+#      and the counts to $LANE_OUT/lane-LANE.counts as "<passed> <failed> <skipped>".
+#      GUEST_TIMEOUT (default 900 s), KVM_GUEST_CACHE, and the rest of run.sh's settings.
+#      KVM_TESTS_ARGS: extra xunit runner arguments (e.g. "-class Kvm.KernelTests.VcpuTests").
+# A lane that executed no kernel test fails (counts file with failed >= 1, non-zero exit).
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$here/../.." && pwd)
+LANE=${1:?usage: $0 LANE (newest|private|legacy|arm64-...)}
+
+case $LANE in
+  arm64-*)
+    [ -x "$here/arm64/lane.sh" ] && exec "$here/arm64/lane.sh" "$LANE"
+    echo "lane $LANE: no tests/kvm-guest/arm64/lane.sh in this tree" >&2; exit 2;;
+  newest)  RUNARGS=(--kernel newest);;
+  private) RUNARGS=(--kernel newest --sw-protected);;
+  legacy)  RUNARGS=(--kernel legacy);;
+  *) echo "lane.sh: unknown lane $LANE" >&2; exit 2;;
+esac
+
+OUT=${LANE_OUT:-$ROOT/artifacts/test}; mkdir -p "$OUT"; OUT=$(cd "$OUT" && pwd)
+D=$OUT/lane-$LANE; rm -rf "$D"; mkdir -p "$D"
+COUNTS=$OUT/lane-$LANE.counts; rm -f "$COUNTS"
+T0=$SECONDS
+
+# The test executable is built on the host (run-all.sh builds the solution in Release first; reuse that).
+PROJ=$ROOT/tests/Sdk.KernelTests
+DLL=$PROJ/bin/Release/net10.0/Kvm.Sdk.KernelTests.dll
+if [ ! -e "$DLL" ] || [ -n "$(find "$PROJ" "$ROOT/src" \( -name '*.cs' -o -name '*.csproj' \) -newer "$DLL" -not -path '*/obj/*' -not -path '*/bin/*' 2>/dev/null | head -1)" ]; then
+  echo "lane $LANE: building tests/Sdk.KernelTests (Release)"
+  dotnet build "$PROJ" -c Release -nologo -v q 2>&1 | grep -E 'error|Elapsed' ; [ "${PIPESTATUS[0]}" = 0 ] \
+    || { echo "0 1 0" > "$COUNTS"; echo "lane $LANE (kernel not booted): 0 passed, 1 failed, 0 skipped (build failed)"; exit 1; }
+fi
+
+# xunit v3's in-process runner, straight from the dll (no vstest: its start-up costs ~35 s under TCG).
+GUEST_TIMEOUT=${GUEST_TIMEOUT:-900} "$here/run.sh" "${RUNARGS[@]}" --share "$D" --env "KVM_TEST_LANE=$LANE" \
+  --info "$D/run.info" --console "$D/console.log" -- \
+  dotnet "$DLL" -noColor -noLogo -result-xml "$D/results.xml" ${KVM_TESTS_ARGS:-}
+rc=$?
+
+KREL=$(sed -n 's/^kernel_release=//p' "$D/run.info" 2>/dev/null); KREL=${KREL:-unknown}
+KPKG=$(sed -n 's/^kernel_package=//p' "$D/run.info" 2>/dev/null)
+XML=$D/results.xml
+if [ -s "$XML" ]; then
+  # <assembly ... total= passed= failed= skipped= errors= ...>; errors (fixture/cleanup failures) count as failed
+  attr() { grep -o "<assembly [^>]*" "$XML" | head -1 | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*' || echo 0; }
+  P=$(attr passed); F=$(( $(attr failed) + $(attr errors) )); S=$(attr skipped)
+else
+  P=0; F=0; S=0
+fi
+why=""
+if [ ! -s "$XML" ]; then F=$((F+1)); why="no test results (guest status $rc)"
+elif [ $((P+F)) -eq 0 ]; then F=1; why="no kernel test executed"
+elif [ "$rc" != 0 ] && [ "$F" = 0 ]; then F=1; why="test runner exited with $rc"; fi
+echo "$P $F $S" > "$COUNTS"
+
+echo "lane $LANE (kernel $KREL${KPKG:+, $KPKG}$([ "$LANE" = private ] && echo ', kvm rebuilt with SW_PROTECTED')): $P passed, $F failed, $S skipped${why:+ ($why)}"
+if [ -s "$XML" ]; then
+  # one record per <test ...>: its name, result, and the skip reason / failure message (text or CDATA)
+  awk 'BEGIN { RS = "<test " }
+    function inner(tag,   a, b, t) {
+      a = index($0, "<" tag ">"); if (!a) return ""
+      t = substr($0, a + length(tag) + 2); b = index(t, "</" tag ">"); t = substr(t, 1, b - 1)
+      gsub(/<!\[CDATA\[|\]\]>/, "", t); gsub(/[ \t]*\r?\n[ \t]*/, " | ", t); return t
+    }
+    NR > 1 {
+      match($0, / name="[^"]*"/); name = substr($0, RSTART + 7, RLENGTH - 8)
+      match($0, / result="[^"]*"/); res = substr($0, RSTART + 9, RLENGTH - 10)
+      if (res == "Skip") printf "  skipped: %s -- %s\n", name, inner("reason")
+      if (res == "Fail") printf "  FAILED:  %s -- %s\n", name, inner("message")
+    }' "$XML" | sed 's/&quot;/"/g; s/&apos;/'"'"'/g; s/&lt;/</g; s/&gt;/>/g; s/&amp;/\&/g'
+fi
+echo "lane $LANE: $((SECONDS-T0)) s (results in $D)"
+[ "$F" = 0 ]
