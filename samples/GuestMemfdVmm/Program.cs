@@ -46,7 +46,7 @@ using (var vm = kvm.CreateVm(VmType.X86Default))
     Console.WriteLine($"memslot: {slot}");
 
     using var vcpu = vm.CreateVcpu(0);
-    EnterRealModeAtZero(vcpu);
+    vcpu.EnterRealMode();
     RunUntilHalt(vcpu, "default VM");
 }
 
@@ -74,29 +74,15 @@ using (var vm = kvm.CreateVm(VmType.X86SwProtected))
 
     conversion.ToPrivate(DataPage, 4096);   // the data page now comes from the guest_memfd (zeroes), not from `shared`
     Console.WriteLine($"page 0x{DataPage:X} is {conversion.GetState(DataPage)}");
-    EnterRealModeAtZero(vcpu);
+    vcpu.EnterRealMode();
     RunUntilHalt(vcpu, "SW_PROTECTED VM, data page private");
 
     conversion.ToShared(DataPage, 4096);    // back to the host's memory
     Console.WriteLine($"page 0x{DataPage:X} is {conversion.GetState(DataPage)}");
-    EnterRealModeAtZero(vcpu);
+    vcpu.EnterRealMode();
     RunUntilHalt(vcpu, "SW_PROTECTED VM, data page shared again");
 }
 return 0;
-
-static void EnterRealModeAtZero(VcpuFd vcpu)
-{
-    var sregs = vcpu.GetSregs();
-    sregs.cs.@base = 0;
-    sregs.cs.selector = 0;
-    sregs.ds.@base = 0;
-    sregs.ds.selector = 0;
-    vcpu.SetSregs(sregs);
-    var regs = default(Kvm.Interop.X86_64.kvm_regs);
-    regs.rip = 0;
-    regs.rflags = 2; // bit 1 is reserved and must be set
-    vcpu.SetRegs(regs);
-}
 
 static void RunUntilHalt(VcpuFd vcpu, string what)
 {

@@ -39,10 +39,18 @@ if [ ! -e "$DLL" ] || [ -n "$(find "$PROJ" "$ROOT/src" \( -name '*.cs' -o -name 
     || { echo "0 1 0" > "$COUNTS"; echo "lane $LANE (kernel not booted): 0 passed, 1 failed, 0 skipped (build failed)"; exit 1; }
 fi
 
-# xunit v3's in-process runner, straight from the dll (no vstest: its start-up costs ~35 s under TCG).
+# kvmsdk probe runs in the same boot, after the tests, so its verdicts can be checked against this lane's kernel.
+CLI=$ROOT/src/Cli/bin/Release/net10.0/Kvm.Sdk.Cli.dll
+[ -e "$CLI" ] || dotnet build "$ROOT/src/Cli" -c Release -nologo -v q > /dev/null 2>&1
+{
+  # xunit v3's in-process runner, straight from the dll (no vstest: its start-up costs ~35 s under TCG).
+  echo "dotnet '$DLL' -noColor -noLogo -result-xml '$D/results.xml' ${KVM_TESTS_ARGS:-}"
+  echo 'rc=$?'
+  echo "dotnet '$CLI' probe --host --out '$D/probe' > /dev/null 2> '$D/probe.err'"
+  echo 'exit $rc'
+} > "$D/guest.sh"
 GUEST_TIMEOUT=${GUEST_TIMEOUT:-900} "$here/run.sh" "${RUNARGS[@]}" --share "$D" --env "KVM_TEST_LANE=$LANE" \
-  --info "$D/run.info" --console "$D/console.log" -- \
-  dotnet "$DLL" -noColor -noLogo -result-xml "$D/results.xml" ${KVM_TESTS_ARGS:-}
+  --info "$D/run.info" --console "$D/console.log" -- sh "$D/guest.sh"
 rc=$?
 
 KREL=$(sed -n 's/^kernel_release=//p' "$D/run.info" 2>/dev/null); KREL=${KREL:-unknown}
@@ -59,6 +67,22 @@ why=""
 if [ ! -s "$XML" ]; then F=$((F+1)); why="no test results (guest status $rc)"
 elif [ $((P+F)) -eq 0 ]; then F=1; why="no kernel test executed"
 elif [ "$rc" != 0 ] && [ "$F" = 0 ]; then F=1; why="test runner exited with $rc"; fi
+# One more test: kvmsdk probe, run in the same guest, must agree with what this lane's kernel has.
+PROBE=$D/probe.txt
+probe_ok=1; probe_why=""
+if [ ! -s "$PROBE" ]; then probe_ok=0; probe_why="no probe report ($(head -c 300 "$D/probe.err" 2>/dev/null))"
+elif grep -qE '^  FAIL ' "$PROBE"; then probe_ok=0; probe_why="probe reports failures: $(grep -E '^  FAIL ' "$PROBE" | head -2 | tr -s ' ')"
+else
+  case $LANE in
+    newest)  want='^  PASS +KVM_X86_DEFAULT_VM +bind a memslot to guest_memfd and run a vCPU';;
+    private) want='^  PASS +KVM_X86_SW_PROTECTED_VM +turn a page private and back';;
+    *)       want='^  unsupported +KVM_X86_DEFAULT_VM +guest_memfd \(KVM_CREATE_GUEST_MEMFD\)';;
+  esac
+  grep -qE "$want" "$PROBE" || { probe_ok=0; probe_why="probe does not say what the $LANE kernel has (wanted /$want/)"; }
+fi
+if [ -s "$XML" ] && [ $((P+F)) -gt 0 ]; then
+  if [ "$probe_ok" = 1 ]; then P=$((P+1)); else F=$((F+1)); fi
+fi
 echo "$P $F $S" > "$COUNTS"
 
 echo "lane $LANE (kernel $KREL${KPKG:+, $KPKG}$([ "$LANE" = private ] && echo ', kvm rebuilt with SW_PROTECTED')): $P passed, $F failed, $S skipped${why:+ ($why)}"
@@ -77,5 +101,7 @@ if [ -s "$XML" ]; then
       if (res == "Fail") printf "  FAILED:  %s -- %s\n", name, inner("message")
     }' "$XML" | sed 's/&quot;/"/g; s/&apos;/'"'"'/g; s/&lt;/</g; s/&gt;/>/g; s/&amp;/\&/g'
 fi
+if [ "$probe_ok" = 1 ]; then echo "  kvmsdk probe in this guest agrees with the kernel ($(tail -1 "$PROBE"))"
+else echo "  FAILED:  kvmsdk probe -- $probe_why"; fi
 echo "lane $LANE: $((SECONDS-T0)) s (results in $D)"
 [ "$F" = 0 ]

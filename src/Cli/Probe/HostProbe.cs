@@ -144,13 +144,7 @@ internal static class HostProbe
 
     private static byte RunRealMode(VcpuFd vcpu)
     {
-        var sregs = vcpu.GetSregs();
-        sregs.cs.@base = 0; sregs.cs.selector = 0; sregs.ds.@base = 0; sregs.ds.selector = 0;
-        vcpu.SetSregs(sregs);
-        var regs = default(Kvm.Interop.X86_64.kvm_regs);
-        regs.rip = 0;
-        regs.rflags = 2;
-        vcpu.SetRegs(regs);
+        vcpu.EnterRealMode();
         byte got = 0xFF;
         for (int i = 0; i < 16; i++)
         {

@@ -51,7 +51,7 @@ public class PrivateMemoryTests
         using var slot = vm.Memslots.Add(0, shared);
         using var vcpu = vm.CreateVcpu(0);
         vm.MemoryAttributes!.Set(0x1000, Page, KvmMemoryAttributes.KVM_MEMORY_ATTRIBUTE_PRIVATE);
-        SetRealMode(vcpu);
+        vcpu.EnterRealMode();
         var exit = vcpu.Run();
         Assert.Equal(VcpuExitReason.MemoryFault, exit.Reason);
         Assert.True(exit.MemoryFault.IsPrivate);
@@ -60,7 +60,7 @@ public class PrivateMemoryTests
 
     private static byte RunAndReadPort(VcpuFd vcpu)
     {
-        SetRealMode(vcpu);
+        vcpu.EnterRealMode();
         var exit = vcpu.Run();
         Assert.Equal(VcpuExitReason.Io, exit.Reason);
         var b = exit.Io.Data[0];
@@ -68,14 +68,4 @@ public class PrivateMemoryTests
         return b;
     }
 
-    private static void SetRealMode(VcpuFd vcpu)
-    {
-        var sregs = vcpu.GetSregs();
-        sregs.cs.@base = 0;
-        sregs.cs.selector = 0;
-        sregs.ds.@base = 0;
-        sregs.ds.selector = 0;
-        vcpu.SetSregs(sregs);
-        vcpu.SetRegs(new Interop.X86_64.kvm_regs { rip = 0, rflags = 2 });
-    }
 }

@@ -6,17 +6,6 @@ namespace Kvm.KernelTests.Typed;
 
 public class VcpuTests
 {
-    private static void RealModeAtZero(VcpuFd vcpu)
-    {
-        var sregs = vcpu.GetSregs();
-        sregs.cs.@base = 0;
-        sregs.cs.selector = 0;
-        sregs.ds.@base = 0;
-        sregs.ds.selector = 0;
-        vcpu.SetSregs(sregs);
-        vcpu.SetRegs(new Interop.X86_64.kvm_regs { rip = 0, rflags = 2 });
-    }
-
     private static (VmFd Vm, IDisposable Memory, SlotHandle Slot) GuestWith(KvmSystem kvm, byte[] code)
     {
         var vm = kvm.CreateVm();
@@ -42,7 +31,7 @@ public class VcpuTests
         using (vm) using (memory) using (slot)
         using (var vcpu = vm.CreateVcpu(0))
         {
-            RealModeAtZero(vcpu);
+            vcpu.EnterRealMode();
             var exit = vcpu.Run();
             Assert.Equal(VcpuExitReason.Io, exit.Reason);
             Assert.Equal(IoDirection.Out, exit.Io.Direction);
@@ -62,7 +51,7 @@ public class VcpuTests
         using (vm) using (memory) using (slot)
         using (var vcpu = vm.CreateVcpu(0))
         {
-            RealModeAtZero(vcpu);
+            vcpu.EnterRealMode();
             using var timer = new Timer(_ => vcpu.RequestImmediateExit(), null, 200, Timeout.Infinite);
             Assert.Equal(VcpuExitReason.Interrupted, vcpu.Run().Reason);
             // The request was consumed: a new request before Run makes the next Run return at once.
@@ -81,7 +70,7 @@ public class VcpuTests
         using (vm) using (memory) using (slot)
         using (var vcpu = vm.CreateVcpu(0))
         {
-            RealModeAtZero(vcpu);
+            vcpu.EnterRealMode();
             var exit = vcpu.Run();
             Assert.Equal(VcpuExitReason.Mmio, exit.Reason);
             Assert.Equal(0x18000UL, exit.Mmio.PhysicalAddress);
