@@ -10,6 +10,14 @@ public sealed class LeakTestsCollection;
 [Collection(nameof(LeakTests))]
 public class LeakTests
 {
+    /// <summary>Runs pending finalizers, so fds other tests left to the GC are closed before we count.</summary>
+    private static void Settle()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+    }
+
     private static (int All, int Kvm) CountFds()
     {
         int all = 0, kvm = 0;
@@ -62,16 +70,18 @@ public class LeakTests
 
         for (var i = 0; i < 10; i++)
             Cycle(); // warm up: lazily created runtime state is not a leak
+        Settle();
         var (fds, kvmFds) = CountFds();
         var (maps, kvmMaps) = CountMaps();
         for (var i = 0; i < Cycles; i++)
             Cycle();
+        Settle();
         var (fdsAfter, kvmFdsAfter) = CountFds();
         var (mapsAfter, kvmMapsAfter) = CountMaps();
-        // What this SDK creates is exact: KVM fds (anon_inode:kvm-*, [kvm-gmem]) and mappings of them must be
-        // back to where they were.
-        Assert.Equal(kvmFds, kvmFdsAfter);
-        Assert.Equal(kvmMaps, kvmMapsAfter);
+        // KVM fds (anon_inode:kvm-*, [kvm-gmem]) and mappings of them must not grow. They may shrink: handles
+        // other test classes dropped without disposing are closed by finalizers whenever the GC runs.
+        Assert.InRange(kvmFdsAfter, 0, kvmFds);
+        Assert.InRange(kvmMapsAfter, 0, kvmMaps);
         // Everything else belongs to the runtime and other test classes too (they open and close fds meanwhile);
         // a leak per cycle would show as ~10,000 here.
         Assert.InRange(fdsAfter - fds, -100, 20);
