@@ -3,7 +3,7 @@
 #
 # A Debian arm64 kernel boots under qemu-system-aarch64 (TCG, emulated EL2: -machine virt,virtualization=on),
 # where KVM is built in, so /dev/kvm exists as soon as the kernel is up. The guest root is an initramfs with
-# arm64 busybox, the 9p/overlay modules and an arm64 glibc userland (libc, libgcc_s, libstdc++, OpenSSL, zlib)
+# arm64 busybox, the 9p/overlay modules and an arm64 glibc userland (libc, libgcc_s, libstdc++, OpenSSL + zlib/zstd)
 # so that a self-contained linux-arm64 .NET app runs in it. See README.md beside this file.
 #
 # usage: run.sh [options] -- <command> [args...]      (the command runs in the guest, cwd /share)
@@ -123,10 +123,11 @@ fetch_kernel() {
 fetch_userland() {
   # arm64 glibc userland for a self-contained .NET app: what `readelf -d` of the linux-arm64 runtime needs
   # (libc/libm/libdl/libpthread/librt, libgcc_s, libstdc++) plus what it dlopens (libssl.so.3/libcrypto.so.3:
-  # xunit hashes test ids; libz for older runtimes). All from trixie, whichever kernel suite is booted.
+  # xunit hashes test ids) and what those need (trixie's libcrypto.so.3 needs libz.so.1 and libzstd.so.1).
+  # All from trixie, whichever kernel suite is booted. The NEEDED closure is checked below.
   log "fetching the arm64 userland (trixie)"
   rm -rf "$U"; mkdir -p "$U/debs" "$U/root"
-  download "$U/debs" busybox-static/trixie libc6/trixie libgcc-s1/trixie libstdc++6/trixie libssl3t64/trixie zlib1g/trixie
+  download "$U/debs" busybox-static/trixie libc6/trixie libgcc-s1/trixie libstdc++6/trixie libssl3t64/trixie zlib1g/trixie libzstd1/trixie
   for d in "$U"/debs/*.deb; do dpkg -x "$d" "$U/x"; done
   mkdir -p "$U/root/bin" "$U/root/usr/lib/aarch64-linux-gnu"
   cp "$U/x/usr/bin/busybox" "$U/root/bin/"
@@ -135,6 +136,13 @@ fetch_userland() {
   (cd "$U/x/usr/lib/aarch64-linux-gnu" && find . -maxdepth 1 \( -name '*.so*' \) -print0 | xargs -0 cp -a -t "$U/root/usr/lib/aarch64-linux-gnu/")
   [ -d "$U/x/usr/lib/aarch64-linux-gnu/ossl-modules" ] && cp -a "$U/x/usr/lib/aarch64-linux-gnu/ossl-modules" "$U/root/usr/lib/aarch64-linux-gnu/"
   rm -rf "$U/x" "$U/debs"
+  local lib need missing=""
+  for lib in "$U"/root/usr/lib/aarch64-linux-gnu/lib{c,stdc++,ssl,crypto}.so.*; do
+    for need in $(readelf -d "$lib" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+      [ -e "$U/root/usr/lib/aarch64-linux-gnu/$need" ] || [ -e "$U/root/usr/lib/$need" ] || missing+=" $need"
+    done
+  done
+  [ -z "$missing" ] || { log "userland incomplete, missing:$missing"; return 1; }
   touch "$U/.done"
 }
 build_initrd() {
@@ -172,7 +180,10 @@ sync
 poweroff -f
 EOT
   chmod +x "$I/init"
-  (cd "$I" && find . | cpio -o -H newc --quiet | gzip -1) > "$INITRD.tmp" && mv "$INITRD.tmp" "$INITRD"
+  (cd "$I" && find . | cpio -o -H newc --quiet | gzip -1) > "$INITRD.tmp"
+  # The per-run cpio is appended after this one: the kernel only takes an uncompressed archive that starts on a
+  # 4-byte boundary (else "Initramfs unpacking failed: invalid magic"), and it skips zero padding between archives.
+  truncate -s %512 "$INITRD.tmp" && mv "$INITRD.tmp" "$INITRD"
   rm -rf "$I"
   find "$K" -maxdepth 1 -name 'initrd-*.cpio.gz' ! -name "$(basename "$INITRD")" -delete
 }
