@@ -29,9 +29,8 @@ t0=$(date +%s)
 #    Republished only when the sources changed: the three lanes share one publish.
 PUB=${ARM64_PUBLISH_DIR:-$ROOT/artifacts/kernel-tests/linux-arm64}
 if [ -z "${ARM64_PUBLISH_DIR:-}" ]; then
-  key=$( (cd "$ROOT" && git ls-files -s src tests/Sdk.KernelTests Directory.Build.props Directory.Packages.props 2>/dev/null
-          git -C "$ROOT" diff HEAD -- src tests/Sdk.KernelTests 2>/dev/null
-          git -C "$ROOT" ls-files -o --exclude-standard -- src tests/Sdk.KernelTests 2>/dev/null | xargs -r cat 2>/dev/null) | sha256sum | cut -c1-16)
+  key=$(cd "$ROOT" && find src tests/Sdk.KernelTests Directory.Build.props Directory.Packages.props -type f \
+          -not -path '*/bin/*' -not -path '*/obj/*' 2>/dev/null | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16)
   mkdir -p "$ROOT/artifacts"; exec 8>"$ROOT/artifacts/.arm64-publish.lock"
   flock 8
   if [ "$(cat "$PUB/.source-key" 2>/dev/null)" != "$key" ]; then
