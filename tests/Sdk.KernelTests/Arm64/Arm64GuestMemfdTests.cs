@@ -124,12 +124,14 @@ public sealed class Arm64GuestMemfdTests
                 Assert.Skip($"kernel {Arm64Env.KernelRelease} has guest_memfd (lane '{Arm64Env.Lane}'): this is the 6.12 check");
             Assert.Equal(0, KvmCall.Check(kvm, KvmCap.KVM_CAP_GUEST_MEMFD));
             Assert.Equal(0, KvmCall.Check(vm, KvmCap.KVM_CAP_GUEST_MEMFD));
+            // read before the ioctls: file I/O between a failing call and KvmCall.Fails would overwrite the errno
+            string release = Arm64Env.KernelRelease;
             foreach (ulong flags in new ulong[] { 0, KvmConstants.GUEST_MEMFD_FLAG_MMAP, KvmConstants.GUEST_MEMFD_FLAG_MMAP | KvmConstants.GUEST_MEMFD_FLAG_INIT_SHARED })
             {
-                var e = KvmCall.Fails(KvmCall.TryCreateGmem(vm, Size, flags), $"KVM_CREATE_GUEST_MEMFD(flags 0x{flags:x}) on {Arm64Env.KernelRelease}");
+                var e = KvmCall.Fails(KvmCall.TryCreateGmem(vm, Size, flags), $"KVM_CREATE_GUEST_MEMFD(flags 0x{flags:x}) on {release}");
                 Assert.Equal(Errno.EINVAL, e);
             }
-            Arm64Env.Record($"kernel {Arm64Env.KernelRelease}: KVM_CAP_GUEST_MEMFD 0, KVM_CREATE_GUEST_MEMFD EINVAL for flags 0/1/3");
+            Arm64Env.Record($"kernel {release}: KVM_CAP_GUEST_MEMFD 0, KVM_CREATE_GUEST_MEMFD EINVAL for flags 0/1/3");
         }
         finally
         {

@@ -88,7 +88,10 @@ internal static unsafe class KvmCall
         return rc;
     }
 
-    /// <summary>The errno of a call that must fail.</summary>
+    /// <summary>
+    /// The errno of a call that must fail. The errno is the last P/Invoke error of this thread: build the message
+    /// from values computed before the call (file I/O in between, e.g. reading /proc, resets it).
+    /// </summary>
     public static Errno Fails(int rc, string what)
     {
         Assert.True(rc < 0, $"{what} succeeded (rc={rc}) but the kernel should have refused it");
