@@ -52,12 +52,25 @@ SHARE=$LANE_OUT/$lane
 rm -rf "$SHARE"; mkdir -p "$SHARE"
 # shellcheck disable=SC2086
 filter=(${ARM64_TEST_FILTER:--namespace Kvm.KernelTests.Arm64})
-"$HERE/run.sh" --suite "$suite" ${kargs:+--kargs "$kargs"} --share "$SHARE" --ro "$PUB" --info "$SHARE/info" \
-  --env "KVM_LANE=$lane" --env KVM_RECORD=/share/answers.txt --env DOTNET_CLI_TELEMETRY_OPTOUT=1 \
-  -- /ro/Kvm.Sdk.KernelTests -noColor -noLogo "${filter[@]}" -xml /share/results.xml > "$SHARE/console.log" 2>&1
-rc=$?
+run_tests() {
+  "$HERE/run.sh" --suite "$suite" ${kargs:+--kargs "$kargs"} --share "$SHARE" --ro "$PUB" --info "$SHARE/info" \
+    --env "KVM_LANE=$lane" --env KVM_RECORD=/share/answers.txt --env DOTNET_CLI_TELEMETRY_OPTOUT=1 \
+    --env DOTNET_DbgEnableMiniDump=1 --env DOTNET_DbgMiniDumpType=1 --env DOTNET_EnableCrashReport=1 \
+    --env DOTNET_DbgMiniDumpName=/share/crash.%d \
+    -- /ro/Kvm.Sdk.KernelTests -noColor -noLogo "${filter[@]}" -result-xml /share/results.xml > "$SHARE/console.log" 2>&1
+}
+run_tests; rc=$?
+# The test process itself crashing (killed by a signal, no results) was seen once in ~20 runs on 7.3.4 under TCG
+# (SIGSEGV in native code, not reproduced since). Retry such a run once, and say so: the first console log and any
+# crash report stay in the lane's output directory.
+if [ "$rc" -ge 128 ] && [ "$rc" != 125 ] && [ ! -s "$SHARE/results.xml" ]; then
+  echo "lane $lane: the test process died with signal $((rc - 128)) before writing results: RETRYING ONCE (first run: $SHARE/console-crashed.log)"
+  grep -E 'Segmentation|Fatal error|GUEST-DMESG' "$SHARE/console.log" | head -20
+  mv "$SHARE/console.log" "$SHARE/console-crashed.log"; rm -f "$SHARE/answers.txt"
+  run_tests; rc=$?
+fi
 # the runner's own output (kept whole in console.log): the guest's kernel lines, the test results, the timing
-grep -E '^(GUEST-|run\.sh:)|\[FAIL\]|^ +(Kvm\.|Assert|Expected|Actual|at Kvm)|TEST EXECUTION SUMMARY|Total:' "$SHARE/console.log" | grep -v 'GUEST-INIT: exit-status' | head -120
+grep -E '^(GUEST-|run\.sh:)|Segmentation|Fatal error|\[FAIL\]|^ +(Kvm\.|Assert|Expected|Actual|at Kvm)|TEST EXECUTION SUMMARY|Total:' "$SHARE/console.log" | grep -v 'GUEST-INIT: exit-status' | head -120
 kver=$(sed -n 's/^kernel=//p' "$SHARE/info" 2>/dev/null); mode=$(sed -n 's/^kvm_mode=//p' "$SHARE/info" 2>/dev/null)
 kver=${kver:-unknown}; mode=${mode:-unknown}
 

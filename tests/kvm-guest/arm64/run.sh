@@ -175,7 +175,10 @@ if grep -q 'guestro=1' /proc/cmdline; then
 fi
 cd /share
 sh /guest-cmd.sh
-echo "GUEST-INIT: exit-status=$? at $(cut -d' ' -f1 /proc/uptime)s"
+rc=$?
+# what the kernel said about crashed processes or itself while the command ran (console is at loglevel 3)
+dmesg | grep -iE 'unhandled|segfault|Internal error|BUG:|WARNING:|Oops|Call trace' | tail -40 | sed 's/^/GUEST-DMESG: /'
+echo "GUEST-INIT: exit-status=$rc at $(cut -d' ' -f1 /proc/uptime)s"
 sync
 poweroff -f
 EOT
@@ -223,7 +226,7 @@ for try in $(seq "$TRIES"); do
   tb=$(date +%s)
   timeout "$TIMEOUT" qemu-system-aarch64 "${QARGS[@]}" -append "$APPEND" </dev/null > "$CONSOLE" 2>&1 &
   QPID=$!
-  tail -n +1 -f --pid=$QPID "$CONSOLE" | tr -d '\r' &
+  tail -n +1 -f --pid=$QPID "$CONSOLE" | sed -u 's/\r//g' &
   TPID=$!
   reached=""
   while kill -0 "$QPID" 2>/dev/null; do
