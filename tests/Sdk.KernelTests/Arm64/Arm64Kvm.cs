@@ -106,11 +106,11 @@ internal static unsafe class KvmCall
         return Sys.Ioctl(vm, KvmIoctls.KVM_CREATE_GUEST_MEMFD, ref g);
     }
 
-    public static int SetRegion(int vm, uint slot, ulong gpa, ulong size, void* host, uint flags = 0, int gmem = -1, ulong gmemOffset = 0)
+    public static int SetRegion(int vm, uint slot, ulong gpa, ulong size, void* host, ulong flags = 0, int gmem = -1, ulong gmemOffset = 0)
     {
         var r = new kvm_userspace_memory_region2
         {
-            slot = slot, flags = flags, guest_phys_addr = gpa, memory_size = size, userspace_addr = (ulong)host,
+            slot = slot, flags = checked((uint)flags), guest_phys_addr = gpa, memory_size = size, userspace_addr = (ulong)host,
             guest_memfd = gmem < 0 ? 0u : (uint)gmem, guest_memfd_offset = gmemOffset,
         };
         return Sys.Ioctl(vm, KvmIoctls.KVM_SET_USER_MEMORY_REGION2, in r);

@@ -126,7 +126,7 @@ namespace Kvm.Interop
     {
         public const ulong KVM_REG_ARM64 = 0x6000000000000000UL;
         public const ulong KVM_REG_SIZE_U64 = 0x0030000000000000UL;
-        public const uint KVM_MEM_GUEST_MEMFD = 1u << 2;
+        public const ulong KVM_MEM_GUEST_MEMFD = 1UL << 2; // (1UL << 2) in kvm.h
         public const ulong GUEST_MEMFD_FLAG_MMAP = 1UL << 0;
         public const ulong GUEST_MEMFD_FLAG_INIT_SHARED = 1UL << 1;
         public const uint KVM_SYSTEM_EVENT_SHUTDOWN = 1;
