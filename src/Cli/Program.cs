@@ -1,10 +1,55 @@
+[assembly: System.Runtime.Versioning.SupportedOSPlatform("linux")]
+
 namespace Kvm.Cli;
 
 internal static class Program
 {
+    private const string Usage = """
+        usage: kvmsdk <command> [options]
+
+          abi dump [--include DIR ...] [--version V[+overlay]] [--arch x86_64|arm64] [--entry linux/kvm.h] [--json]
+                                  the ABI the generator sees: struct layouts, constants, ioctls
+          abi diff A B [--arch ...] [--json]
+                                  what changed between two header sets (a vendored version such as 7.3.4 or
+                                  7.3.4+inplace-conversion-v8, or include directories dir[:dir...])
+          abi versions            the vendored header versions and proposed overlays inside this tool
+          generate [--include DIR ... | --version V] [--arch A ...] [--namespace N] [--internal] --out DIR
+                                  write the C# the source generator would produce
+          probe [--host] [--json] [--all-caps] [--kernel newest|legacy|SUITE:PKG] [--sw-protected]
+                                  what this kernel's KVM can do, through the SDK: on this host if it has a
+                                  usable /dev/kvm, otherwise in a throw-away QEMU guest (--host refuses that)
+        """;
+
     private static int Main(string[] args)
     {
-        Console.Error.WriteLine("usage: kvmsdk <abi|generate|probe> ...");
-        return args.Length == 0 ? 2 : 2;
+        try
+        {
+            if (args.Length == 0 || args[0] is "-h" or "--help" or "help") { Console.Out.WriteLine(Usage); return args.Length == 0 ? 2 : 0; }
+            var rest = args.Skip(1);
+            switch (args[0])
+            {
+                case "abi" when args.Length >= 2:
+                    var abiArgs = new Args(args.Skip(2), new[] { "json", "notes" });
+                    return args[1] switch
+                    {
+                        "dump" => AbiCommands.Dump(abiArgs),
+                        "diff" => AbiCommands.Diff(abiArgs),
+                        "versions" => AbiCommands.Versions(),
+                        _ => throw new UsageException($"unknown abi command '{args[1]}'"),
+                    };
+                case "probe":
+                    return Probe.ProbeCommand.Run(new Args(rest, new[] { "host", "json", "all-caps", "sw-protected" }));
+                case "generate":
+                    return GenerateCommand.Run(new Args(rest, new[] { "internal" }));
+                default:
+                    throw new UsageException($"unknown command '{args[0]}'");
+            }
+        }
+        catch (UsageException e)
+        {
+            Console.Error.WriteLine($"kvmsdk: {e.Message}");
+            Console.Error.WriteLine(Usage);
+            return 2;
+        }
     }
 }

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs the benchmarks and the whole-process comparison with bindgen. Results go to bench/results/ (not tests:
+# numbers depend on the machine; the README quotes them with the machine and date).
+#   bench/run.sh [BenchmarkDotNet filter, default '*']
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p bench/results
+dotnet run -c Release --project bench/Benchmarks -- --filter "${1:-*}" --artifacts bench/results/bdn
+V=uapi-headers/$(cat uapi-headers/DEFAULT)
+if command -v hyperfine >/dev/null && command -v bindgen >/dev/null; then
+  dotnet build src/Cli -c Release -v q -nologo
+  hyperfine -w 2 -r 15 -N --export-markdown bench/results/cli-vs-bindgen.md \
+    "bindgen $V/linux/kvm.h -o /tmp/kvm-bindgen.rs -- -I $V/x86_64-linux-gnu -I $V" \
+    "dotnet src/Cli/bin/Release/net10.0/Kvm.Sdk.Cli.dll generate --arch x86_64 --include $V/x86_64-linux-gnu --include $V --out /tmp/kvm-generated"
+else
+  echo "bench: install hyperfine and bindgen (apt) for the whole-process comparison"
+fi

@@ -1,0 +1,8 @@
+using System;
+
+namespace Kvm.Generators.Model;
+
+/// <summary>What to build a model from: the architecture, the include roots in search order (like -I), the entry
+/// headers (include names; an overlay's entry includes the base <c>linux/kvm.h</c> itself) and a profile name
+/// for the provenance stamp.</summary>
+public sealed record AbiOptions(string Arch, EquatableArray<string> IncludeRoots, EquatableArray<string> Entries, string Profile);

@@ -1,0 +1,445 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Text;
+using Kvm.Generators.Model;
+using Kvm.Generators.Parsing;
+
+namespace Kvm.Generators.Preprocessing;
+
+/// <summary>
+/// The C preprocessor, for the subset the kernel's uAPI headers use: object- and function-like macros (with # and
+/// ##), conditionals with <c>defined</c> and integer expressions, and <c>#include</c> resolved among the supplied
+/// headers through include roots, like <c>-I</c>. It never reads the disk and never throws on bad input: every
+/// problem becomes a <see cref="HeaderDiagnostic"/> at the header's file and line.
+/// </summary>
+public sealed class Preprocessor
+{
+    private const int MaxIncludeDepth = 64;
+    private const int MaxExpansionDepth = 200;
+
+    private readonly HeaderSet _headers;
+    private readonly Dictionary<string, Macro> _macros = new(StringComparer.Ordinal);
+    private readonly List<Macro> _definitions = new();
+    private readonly List<Token> _text = new();
+    private readonly List<HeaderDiagnostic> _diagnostics = new();
+    private readonly List<string> _includedFiles = new();
+    private readonly HashSet<string> _includedSet = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _includeNames = new(StringComparer.Ordinal);
+    private int _depth;
+
+    public Preprocessor(HeaderSet headers, IEnumerable<KeyValuePair<string, string>> predefined)
+    {
+        _headers = headers;
+        foreach (var kv in predefined)
+        {
+            var body = Lexer.Lex(kv.Value, "<built-in>").SelectMany(l => l.Tokens).ToList();
+            _macros[kv.Key] = new Macro(kv.Key, false, new List<string>(), false, body, "<built-in>", "<built-in>", 0);
+        }
+    }
+
+    /// <summary>Every active, expanded token outside directives, in order: the input of the declarations parser.</summary>
+    public List<Token> Text => _text;
+
+    /// <summary>The macro table at the end of the translation unit.</summary>
+    public IReadOnlyDictionary<string, Macro> Macros => _macros;
+
+    /// <summary>Every definition in order, including ones later undefined or redefined.</summary>
+    public IReadOnlyList<Macro> Definitions => _definitions;
+
+    public List<HeaderDiagnostic> Diagnostics => _diagnostics;
+
+    /// <summary>The resolved paths of every header read, in first-inclusion order.</summary>
+    public IReadOnlyList<string> IncludedFiles => _includedFiles;
+
+    /// <summary>How each resolved header was first included (e.g. <c>asm/kvm.h</c>), by path.</summary>
+    public IReadOnlyDictionary<string, string> IncludeNames => _includeNames;
+
+    /// <summary>Processes one entry header as if a source file said <c>#include &lt;entry&gt;</c>.</summary>
+    public void ProcessEntry(string includeName)
+    {
+        var file = _headers.Resolve(includeName, currentDirectory: null, quoted: false);
+        if (file is null)
+        {
+            Report(DiagnosticIds.IncludeNotFound, HeaderSeverity.Error, $"entry header <{includeName}> was not found under the include roots ({_headers.DescribeRoots()})", "<entry>", 0, 0);
+            return;
+        }
+        ProcessFile(file, includeName);
+    }
+
+    private void Report(string id, HeaderSeverity severity, string message, string file, int line, int column) =>
+        _diagnostics.Add(new HeaderDiagnostic(id, severity, message, file, line, column));
+
+    private void Report(string id, HeaderSeverity severity, string message, Token at) =>
+        Report(id, severity, message, at.File, at.Line, at.Column);
+
+    private sealed class Conditional
+    {
+        public bool ParentActive;
+        public bool Active;
+        public bool Taken;
+        public bool SeenElse;
+        public Token Start;
+    }
+
+    private void ProcessFile(HeaderFile file, string includeName)
+    {
+        if (_depth >= MaxIncludeDepth)
+        {
+            Report(DiagnosticIds.PreprocessorSyntax, HeaderSeverity.Error, $"#include nested deeper than {MaxIncludeDepth} levels (recursive include?) at <{includeName}>", file.Path, 1, 1);
+            return;
+        }
+        if (_includedSet.Add(file.Path)) { _includedFiles.Add(file.Path); _includeNames[file.Path] = includeName; }
+        _depth++;
+        var lines = _headers.Lines(file);
+        var stack = new Stack<Conditional>();
+        var run = new List<Token>();
+        bool Active() => stack.Count == 0 || stack.Peek().Active;
+
+        void FlushRun()
+        {
+            if (run.Count == 0) return;
+            _text.AddRange(Expand(run, new HashSet<string>(StringComparer.Ordinal), 0));
+            run = new List<Token>();
+        }
+
+        foreach (var line in lines)
+        {
+            if (!line.IsDirective)
+            {
+                if (Active()) run.AddRange(line.Tokens);
+                continue;
+            }
+            FlushRun();
+            var toks = line.Tokens;
+            if (toks.Count == 1) continue; // null directive
+            var d = toks[1];
+            string name = d.Text;
+            var rest = toks.Skip(2).ToList();
+            switch (name)
+            {
+                case "if":
+                case "ifdef":
+                case "ifndef":
+                {
+                    bool parent = Active();
+                    bool cond = parent && EvaluateCondition(name, rest, d);
+                    stack.Push(new Conditional { ParentActive = parent, Active = cond, Taken = cond, Start = d });
+                    break;
+                }
+                case "elif":
+                {
+                    if (stack.Count == 0) { Report(DiagnosticIds.PreprocessorSyntax, HeaderSeverity.Error, "#elif without #if", d); break; }
+                    var c = stack.Peek();
+                    if (c.SeenElse) Report(DiagnosticIds.PreprocessorSyntax, HeaderSeverity.Error, "#elif after #else", d);
+                    if (c.Taken || !c.ParentActive) c.Active = false;
+                    else { c.Active = EvaluateCondition("if", rest, d); c.Taken = c.Active; }
+                    break;
+                }
+                case "else":
+                {
+                    if (stack.Count == 0) { Report(DiagnosticIds.PreprocessorSyntax, HeaderSeverity.Error, "#else without #if", d); break; }
+                    var c = stack.Peek();
+                    if (c.SeenElse) Report(DiagnosticIds.PreprocessorSyntax, HeaderSeverity.Error, "second #else for one #if", d);
+                    c.SeenElse = true;
+                    c.Active = c.ParentActive && !c.Taken;
+                    c.Taken = true;
+                    break;
+                }
+                case "endif":
+                    if (stack.Count == 0) Report(DiagnosticIds.PreprocessorSyntax, HeaderSeverity.Error, "#endif without #if", d);
+                    else stack.Pop();
+                    break;
+                default:
+                    if (!Active()) break;
+                    switch (name)
+                    {
+                        case "define": Define(rest, d, file, includeName); break;
+                        case "undef":
+                            if (rest.Count > 0 && rest[0].IsIdentifier) _macros.Remove(rest[0].Text);
+                            else Report(DiagnosticIds.PreprocessorSyntax, HeaderSeverity.Error, "#undef needs a macro name", d);
+                            break;
+                        case "include": Include(rest, d, file); break;
+                        case "error":
+                            Report(DiagnosticIds.ErrorDirective, HeaderSeverity.Error, "#error " + Lexer.Render(rest), d);
+                            break;
+                        case "warning":
+                            Report(DiagnosticIds.ErrorDirective, HeaderSeverity.Warning, "#warning " + Lexer.Render(rest), d);
+                            break;
+                        case "pragma":
+                        case "line":
+                        case "ident":
+                            break;
+                        default:
+                            Report(DiagnosticIds.PreprocessorSyntax, HeaderSeverity.Warning, $"unknown directive #{name} ignored", d);
+                            break;
+                    }
+                    break;
+            }
+        }
+        FlushRun();
+        while (stack.Count > 0)
+        {
+            var c = stack.Pop();
+            Report(DiagnosticIds.PreprocessorSyntax, HeaderSeverity.Error, $"#{c.Start.Text} is never closed by #endif", c.Start);
+        }
+        _depth--;
+    }
+
+    private void Define(List<Token> rest, Token at, HeaderFile file, string includeName)
+    {
+        if (rest.Count == 0 || !rest[0].IsIdentifier)
+        {
+            Report(DiagnosticIds.PreprocessorSyntax, HeaderSeverity.Error, "#define needs a macro name", at);
+            return;
+        }
+        var nameTok = rest[0];
+        var parameters = new List<string>();
+        bool isFunction = false, variadic = false;
+        int i = 1;
+        if (rest.Count > 1 && rest[1].Is("(") && !rest[1].SpaceBefore)
+        {
+            isFunction = true;
+            i = 2;
+            bool ok = false;
+            while (i < rest.Count)
+            {
+                var t = rest[i++];
+                if (t.Is(")")) { ok = true; break; }
+                if (t.Is(",")) continue;
+                if (t.Is("...")) { variadic = true; parameters.Add("__VA_ARGS__"); continue; }
+                if (t.IsIdentifier) { parameters.Add(t.Text); continue; }
+                break;
+            }
+            if (!ok)
+            {
+                Report(DiagnosticIds.PreprocessorSyntax, HeaderSeverity.Error, $"malformed parameter list in #define {nameTok.Text}", nameTok);
+                return;
+            }
+        }
+        var body = rest.Skip(i).ToList();
+        if (body.Count > 0) body[0] = body[0].WithSpace(false);
+        var macro = new Macro(nameTok.Text, isFunction, parameters, variadic, body, file.Path, includeName, nameTok.Line);
+        if (_macros.TryGetValue(macro.Name, out var old) && !old.SameDefinition(macro) && old.File != "<built-in>")
+            Report(DiagnosticIds.PreprocessorSyntax, HeaderSeverity.Warning, $"'{macro.Name}' redefined (first defined at {old.File}:{old.Line})", nameTok);
+        _macros[macro.Name] = macro;
+        _definitions.Add(macro);
+    }
+
+    private void Include(List<Token> rest, Token at, HeaderFile current)
+    {
+        if (rest.Count > 0 && rest[0].IsIdentifier) rest = Expand(rest, new HashSet<string>(StringComparer.Ordinal), 0);
+        string? target = null;
+        bool quoted = false;
+        if (rest.Count == 1 && rest[0].Kind == TokenKind.String) { target = rest[0].Text.Trim('"'); quoted = true; }
+        else if (rest.Count >= 3 && rest[0].Is("<") && rest[rest.Count - 1].Is(">"))
+            target = string.Concat(rest.Skip(1).Take(rest.Count - 2).Select(t => t.Text));
+        if (string.IsNullOrEmpty(target))
+        {
+            Report(DiagnosticIds.PreprocessorSyntax, HeaderSeverity.Error, "#include expects <file> or \"file\"", at);
+            return;
+        }
+        var file = _headers.Resolve(target!, HeaderSet.DirectoryOf(current.Path), quoted);
+        if (file is null)
+        {
+            Report(DiagnosticIds.IncludeNotFound, HeaderSeverity.Error, $"#include <{target}> not found under the include roots ({_headers.DescribeRoots()})", at);
+            return;
+        }
+        ProcessFile(file, target!);
+    }
+
+    private bool EvaluateCondition(string kind, List<Token> rest, Token at)
+    {
+        if (kind == "ifdef" || kind == "ifndef")
+        {
+            if (rest.Count == 0 || !rest[0].IsIdentifier)
+            {
+                Report(DiagnosticIds.PreprocessorSyntax, HeaderSeverity.Error, $"#{kind} needs a macro name", at);
+                return false;
+            }
+            bool defined = _macros.ContainsKey(rest[0].Text);
+            return kind == "ifdef" ? defined : !defined;
+        }
+        // Replace defined X / defined(X) before expansion, as C requires.
+        var replaced = new List<Token>();
+        for (int i = 0; i < rest.Count; i++)
+        {
+            var t = rest[i];
+            if (t.Is("defined"))
+            {
+                bool paren = i + 1 < rest.Count && rest[i + 1].Is("(");
+                int j = paren ? i + 2 : i + 1;
+                if (j >= rest.Count || !rest[j].IsIdentifier || (paren && (j + 1 >= rest.Count || !rest[j + 1].Is(")"))))
+                {
+                    Report(DiagnosticIds.PreprocessorSyntax, HeaderSeverity.Error, "malformed 'defined' in #if", t);
+                    return false;
+                }
+                replaced.Add(new Token(TokenKind.Number, _macros.ContainsKey(rest[j].Text) ? "1" : "0", t.File, t.Line, t.Column, t.SpaceBefore));
+                i = paren ? j + 1 : j;
+                continue;
+            }
+            replaced.Add(t);
+        }
+        var expanded = Expand(replaced, new HashSet<string>(StringComparer.Ordinal), 0);
+        if (!ExprEvaluator.TryEvaluate(expanded, null, preprocessor: true, out var value, out var error))
+        {
+            Report(DiagnosticIds.PreprocessorSyntax, HeaderSeverity.Error, $"#{kind} expression not understood: {error} (in '{Lexer.Render(rest)}')", at);
+            return false;
+        }
+        return !value.IsZero;
+    }
+
+    /// <summary>Fully macro-expands a token list with the current macro table.</summary>
+    public List<Token> Expand(List<Token> input) => Expand(input, new HashSet<string>(StringComparer.Ordinal), 0);
+
+    private List<Token> Expand(List<Token> input, HashSet<string> disabled, int depth)
+    {
+        var output = new List<Token>(input.Count);
+        if (depth > MaxExpansionDepth)
+        {
+            if (input.Count > 0) Report(DiagnosticIds.PreprocessorSyntax, HeaderSeverity.Error, "macro expansion too deep", input[0]);
+            return output;
+        }
+        for (int i = 0; i < input.Count; i++)
+        {
+            var t = input[i];
+            if (!t.IsIdentifier || t.NoExpand || !_macros.TryGetValue(t.Text, out var m))
+            {
+                output.Add(t);
+                continue;
+            }
+            if (disabled.Contains(t.Text))
+            {
+                output.Add(t.Painted());
+                continue;
+            }
+            List<Token> replacement;
+            if (!m.IsFunction)
+            {
+                replacement = m.Body.Select(b => Relocate(b, t)).ToList();
+                if (replacement.Count > 0) replacement[0] = replacement[0].WithSpace(t.SpaceBefore);
+                replacement = Paste(replacement, t);
+            }
+            else
+            {
+                if (i + 1 >= input.Count || !input[i + 1].Is("("))
+                {
+                    output.Add(t);
+                    continue;
+                }
+                var args = CollectArguments(input, i + 1, out int end);
+                if (args is null)
+                {
+                    Report(DiagnosticIds.PreprocessorSyntax, HeaderSeverity.Error, $"unterminated call of macro '{t.Text}'", t);
+                    output.Add(t);
+                    continue;
+                }
+                if (!FitArguments(m, args, t)) { i = end; continue; }
+                replacement = Substitute(m, args, t, disabled, depth);
+                i = end;
+            }
+            var inner = new HashSet<string>(disabled, StringComparer.Ordinal) { m.Name };
+            output.AddRange(Expand(replacement, inner, depth + 1));
+        }
+        return output;
+    }
+
+    private static Token Relocate(Token body, Token use) =>
+        new(body.Kind, body.Text, use.File, use.Line, use.Column, body.SpaceBefore, body.NoExpand);
+
+    private static List<List<Token>>? CollectArguments(List<Token> input, int open, out int end)
+    {
+        var args = new List<List<Token>> { new() };
+        int level = 0;
+        for (int j = open + 1; j < input.Count; j++)
+        {
+            var a = input[j];
+            if (a.Is("(")) level++;
+            else if (a.Is(")"))
+            {
+                if (level == 0) { end = j; return args; }
+                level--;
+            }
+            else if (a.Is(",") && level == 0) { args.Add(new List<Token>()); continue; }
+            args[args.Count - 1].Add(a);
+        }
+        end = input.Count - 1;
+        return null;
+    }
+
+    private bool FitArguments(Macro m, List<List<Token>> args, Token at)
+    {
+        if (m.Parameters.Count == 0 && args.Count == 1 && args[0].Count == 0) { args.Clear(); return true; }
+        if (m.IsVariadic && args.Count > m.Parameters.Count)
+        {
+            // Fold the extra arguments into __VA_ARGS__, commas included.
+            var va = args[m.Parameters.Count - 1];
+            for (int k = m.Parameters.Count; k < args.Count; k++)
+            {
+                va.Add(new Token(TokenKind.Punct, ",", at.File, at.Line, at.Column, false));
+                va.AddRange(args[k]);
+            }
+            args.RemoveRange(m.Parameters.Count, args.Count - m.Parameters.Count);
+        }
+        if (m.IsVariadic && args.Count == m.Parameters.Count - 1) args.Add(new List<Token>());
+        if (args.Count != m.Parameters.Count)
+        {
+            Report(DiagnosticIds.PreprocessorSyntax, HeaderSeverity.Error, $"macro '{m.Name}' takes {m.Parameters.Count} argument(s), given {args.Count}", at);
+            return false;
+        }
+        return true;
+    }
+
+    private List<Token> Substitute(Macro m, List<List<Token>> args, Token use, HashSet<string> disabled, int depth)
+    {
+        var result = new List<Token>();
+        var body = m.Body;
+        for (int k = 0; k < body.Count; k++)
+        {
+            var b = body[k];
+            if (b.Is("#") && k + 1 < body.Count && m.Parameters.IndexOf(body[k + 1].Text) is int sp && sp >= 0)
+            {
+                var text = Lexer.Render(args[sp]).Replace("\\", "\\\\").Replace("\"", "\\\"");
+                result.Add(new Token(TokenKind.String, "\"" + text + "\"", use.File, use.Line, use.Column, b.SpaceBefore));
+                k++;
+                continue;
+            }
+            int p = b.IsIdentifier ? m.Parameters.IndexOf(b.Text) : -1;
+            if (p < 0)
+            {
+                result.Add(Relocate(b, use));
+                continue;
+            }
+            bool pasted = (k > 0 && body[k - 1].Is("##")) || (k + 1 < body.Count && body[k + 1].Is("##"));
+            var arg = pasted ? args[p] : Expand(args[p], disabled, depth + 1);
+            for (int a = 0; a < arg.Count; a++) result.Add(a == 0 ? arg[a].WithSpace(b.SpaceBefore) : arg[a]);
+            if (arg.Count == 0 && pasted)
+                result.Add(new Token(TokenKind.Punct, "", use.File, use.Line, use.Column, false)); // placemarker
+        }
+        if (result.Count > 0) result[0] = result[0].WithSpace(use.SpaceBefore);
+        return Paste(result, use);
+    }
+
+    private List<Token> Paste(List<Token> tokens, Token use)
+    {
+        if (!tokens.Any(t => t.Is("##"))) return tokens.Where(t => t.Text.Length > 0).ToList();
+        var result = new List<Token>();
+        for (int k = 0; k < tokens.Count; k++)
+        {
+            if (tokens[k].Is("##") && result.Count > 0 && k + 1 < tokens.Count)
+            {
+                var left = result[result.Count - 1];
+                var right = tokens[k + 1];
+                string text = left.Text + right.Text;
+                var lexed = Lexer.Lex(text, use.File).SelectMany(l => l.Tokens).ToList();
+                if (lexed.Count > 1)
+                    Report(DiagnosticIds.PreprocessorSyntax, HeaderSeverity.Warning, $"pasting '{left.Text}' and '{right.Text}' does not give a valid token", use);
+                result[result.Count - 1] = new Token(lexed.Count > 0 ? lexed[0].Kind : TokenKind.Punct, text, use.File, use.Line, use.Column, left.SpaceBefore);
+                k++;
+                continue;
+            }
+            result.Add(tokens[k]);
+        }
+        return result.Where(t => t.Text.Length > 0).ToList();
+    }
+}

@@ -1,0 +1,28 @@
+using Kvm.Syscalls;
+
+namespace Kvm;
+
+/// <summary>
+/// A host mapping (<c>mmap(MAP_SHARED)</c>) of a whole guest_memfd created with <c>GUEST_MEMFD_FLAG_MMAP</c>
+/// (Linux 6.18+). Host access goes through <see cref="HostMapping.Lease"/>, which refuses pages the SDK knows are
+/// private: pages start private unless the guest_memfd was created with <c>GUEST_MEMFD_FLAG_INIT_SHARED</c>, and
+/// conversions through the SDK update the state. (The kernel answers a host touch of a private page with SIGBUS, which
+/// kills a .NET process.) The mapping holds its own kernel reference to the file, so it stays valid after the
+/// <see cref="GmemFd"/> is disposed.
+/// </summary>
+public sealed unsafe class GmemMapping : HostMapping
+{
+    internal GmemMapping(IKvmSyscalls sys, byte* address, GmemFd gmem)
+        : base(sys, address, gmem.Size, gmem.PageStates, 0)
+    {
+        GuestMemfd = gmem;
+    }
+
+    /// <summary>The guest_memfd this maps.</summary>
+    public GmemFd GuestMemfd { get; }
+
+    /// <summary>The SDK's view of the state of the page at <paramref name="offset"/>.</summary>
+    public PageState GetState(ulong offset) => Pages.Get(offset);
+
+    private protected override string What => "guest_memfd range";
+}

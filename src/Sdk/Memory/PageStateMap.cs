@@ -1,0 +1,96 @@
+namespace Kvm;
+
+/// <summary>
+/// The SDK's record of which pages of one memory object (a guest_memfd file, or an anonymous mapping) are private,
+/// and which byte ranges are currently leased to host code as spans. Both live under one lock so that a conversion to
+/// private and a host access can never overlap: a lease is refused on a private page, and a conversion to private is
+/// refused while a lease overlaps it.
+/// </summary>
+internal sealed class PageStateMap
+{
+    private readonly ulong[] _private;
+    private readonly List<(ulong Start, ulong End)> _leases = new(4);
+
+    public PageStateMap(ulong sizeBytes, PageState initial)
+    {
+        SizeBytes = sizeBytes;
+        var pages = sizeBytes / (ulong)Pages.Size;
+        _private = new ulong[(pages + 63) / 64];
+        if (initial == PageState.Private)
+            SetBits(0, pages, true);
+    }
+
+    public object Lock => _leases;
+
+    public ulong SizeBytes { get; }
+
+    public PageState Get(ulong offset)
+    {
+        lock (Lock)
+            return IsPrivatePage(offset / (ulong)Pages.Size) ? PageState.Private : PageState.Shared;
+    }
+
+    public bool AnyPrivate(ulong offset, ulong length)
+    {
+        lock (Lock)
+            return AnyPrivateLocked(offset, length);
+    }
+
+    /// <summary>Registers a host lease; throws when any page of the range is private.</summary>
+    public void AcquireLease(ulong offset, ulong length, string what)
+    {
+        lock (Lock)
+        {
+            if (AnyPrivateLocked(offset, length))
+                throw new InvalidOperationException(
+                    $"{what} [0x{offset:X}, 0x{offset + length:X}) contains private pages: the host must not touch private guest_memfd memory (it would be a SIGBUS)");
+            _leases.Add((offset, offset + length));
+        }
+    }
+
+    public void ReleaseLease(ulong offset, ulong length)
+    {
+        lock (Lock)
+            _leases.Remove((offset, offset + length));
+    }
+
+    /// <summary>Marks a range private before the conversion ioctl (so no new lease can start); refuses while a lease
+    /// overlaps it. Must be called with <see cref="Lock"/> held.</summary>
+    public void MarkPrivateLocked(ulong offset, ulong length)
+    {
+        foreach (var (s, e) in _leases)
+            if (s < offset + length && offset < e)
+                throw new InvalidOperationException(
+                    $"[0x{offset:X}, 0x{offset + length:X}) overlaps a live host span lease [0x{s:X}, 0x{e:X}): dispose the lease before converting the memory to private");
+        SetBits(offset / (ulong)Pages.Size, length / (ulong)Pages.Size, true);
+    }
+
+    /// <summary>Marks a range shared after a successful conversion. Must be called with <see cref="Lock"/> held.</summary>
+    public void MarkSharedLocked(ulong offset, ulong length) =>
+        SetBits(offset / (ulong)Pages.Size, length / (ulong)Pages.Size, false);
+
+    private bool IsPrivatePage(ulong page) => (_private[page / 64] & (1UL << (int)(page % 64))) != 0;
+
+    private bool AnyPrivateLocked(ulong offset, ulong length)
+    {
+        if (length == 0)
+            return false;
+        var first = offset / (ulong)Pages.Size;
+        var last = (offset + length - 1) / (ulong)Pages.Size;
+        for (var p = first; p <= last; p++)
+            if (IsPrivatePage(p))
+                return true;
+        return false;
+    }
+
+    private void SetBits(ulong firstPage, ulong count, bool value)
+    {
+        for (var p = firstPage; p < firstPage + count; p++)
+        {
+            if (value)
+                _private[p / 64] |= 1UL << (int)(p % 64);
+            else
+                _private[p / 64] &= ~(1UL << (int)(p % 64));
+        }
+    }
+}

@@ -1,0 +1,42 @@
+namespace Kvm.Syscalls;
+
+/// <summary>
+/// The seam between the typed SDK and the kernel: every syscall the SDK makes goes through one instance of this.
+/// The default is <see cref="LibcSyscalls"/>; unit tests inject a fake that records calls and returns scripted
+/// results (error paths, and the proposed conversion ABIs that no released kernel has).
+/// Convention: calls returning <c>int</c> return the kernel's non-negative result on success and <c>-errno</c> on
+/// failure (the raw syscall convention), so no thread-local errno has to be carried between calls.
+/// </summary>
+internal unsafe interface IKvmSyscalls
+{
+    /// <summary>open(2) with <c>O_RDWR | O_CLOEXEC</c>; the new fd or -errno.</summary>
+    int OpenReadWriteCloexec(string path);
+
+    /// <summary>ioctl(2) with a pointer argument; result or -errno.</summary>
+    int Ioctl(int fd, nuint request, void* arg);
+
+    /// <summary>ioctl(2) with an integer argument; result or -errno.</summary>
+    int Ioctl(int fd, nuint request, nint arg);
+
+    /// <summary>close(2); 0 or -errno.</summary>
+    int Close(int fd);
+
+    /// <summary>mmap(2) of a shared (fd &gt;= 0) or anonymous shared (fd = -1) read/write mapping; the address, or null
+    /// with <paramref name="errno"/> set.</summary>
+    void* MmapShared(nuint length, int fd, long offset, out int errno);
+
+    /// <summary>munmap(2); 0 or -errno.</summary>
+    int Munmap(void* address, nuint length);
+
+    /// <summary>fallocate(2); 0 or -errno.</summary>
+    int Fallocate(int fd, int mode, long offset, long length);
+
+    /// <summary>fcntl(F_SETFD, FD_CLOEXEC); 0 or -errno.</summary>
+    int SetCloexec(int fd);
+
+    /// <summary>fcntl(F_GETFD) &amp; FD_CLOEXEC: 1, 0, or -errno.</summary>
+    int GetCloexec(int fd);
+
+    /// <summary>fstat(2) st_size; 0 or -errno.</summary>
+    int FstatSize(int fd, out long size);
+}

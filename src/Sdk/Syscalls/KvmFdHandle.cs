@@ -1,0 +1,40 @@
+using System.Runtime.InteropServices;
+
+namespace Kvm.Syscalls;
+
+/// <summary>An owned fd. Closing goes through the syscall seam that opened it. Reference counting (SafeHandle's
+/// DangerousAddRef/Release) lets a memslot keep its guest_memfd fd open after the user disposed the GmemFd.</summary>
+internal sealed class KvmFdHandle : SafeHandle
+{
+    private readonly IKvmSyscalls _sys;
+
+    public KvmFdHandle(int fd, IKvmSyscalls sys, KvmFdKind kind) : base(invalidHandleValue: -1, ownsHandle: true)
+    {
+        _sys = sys;
+        Kind = kind;
+        SetHandle(fd);
+    }
+
+    public KvmFdKind Kind { get; }
+
+    public override bool IsInvalid => handle == -1;
+
+    /// <summary>The fd number; valid only while the handle is alive (callers hold a reference or own it).</summary>
+    public int Fd => (int)handle;
+
+    /// <summary>A mapping tied to the fd (a vCPU's kvm_run) that is unmapped when the fd is finally released, so a
+    /// concurrent Dispose never unmaps it under a running KVM_RUN (which holds a reference).</summary>
+    public unsafe void* TiedMapping { get; set; }
+
+    public nuint TiedMappingLength { get; set; }
+
+    protected override unsafe bool ReleaseHandle()
+    {
+        if (TiedMapping != null)
+        {
+            _sys.Munmap(TiedMapping, TiedMappingLength);
+            TiedMapping = null;
+        }
+        return _sys.Close((int)handle) == 0;
+    }
+}

@@ -1,0 +1,66 @@
+using System.Runtime.InteropServices;
+using Kvm.Interop;
+using Tmds.Linux;
+using static Tmds.Linux.LibC;
+
+namespace Kvm.Syscalls;
+
+/// <summary>The real syscalls: Tmds.LibC for open/close/mmap/munmap/fallocate/fcntl/fstat, our own ioctl import
+/// (<see cref="Sys"/>) for the unsigned request number.</summary>
+internal sealed unsafe class LibcSyscalls : IKvmSyscalls
+{
+    public static readonly LibcSyscalls Instance = new();
+
+    private static int Result(int rc) => rc < 0 ? -Marshal.GetLastPInvokeError() : rc;
+
+    public int OpenReadWriteCloexec(string path)
+    {
+        var bytes = System.Text.Encoding.UTF8.GetByteCount(path);
+        Span<byte> buf = bytes < 512 ? stackalloc byte[bytes + 1] : new byte[bytes + 1];
+        System.Text.Encoding.UTF8.GetBytes(path, buf);
+        buf[bytes] = 0;
+        // SAFETY: `buf` is a NUL-terminated UTF-8 copy of the path, pinned for the call; open only reads it.
+        fixed (byte* p = buf)
+            return Result(open(p, O_RDWR | O_CLOEXEC, default));
+    }
+
+    public int Ioctl(int fd, nuint request, void* arg) => Result(Sys.Ioctl(fd, request, arg));
+
+    public int Ioctl(int fd, nuint request, nint arg) => Result(Sys.Ioctl(fd, new Interop.Ioctl(request, ""), arg));
+
+    public int Close(int fd) => Result(close(fd));
+
+    public void* MmapShared(nuint length, int fd, long offset, out int errno)
+    {
+        var flags = MAP_SHARED | (fd < 0 ? MAP_ANONYMOUS : 0);
+        var p = mmap(null, (size_t)length, PROT_READ | PROT_WRITE, flags, fd, offset);
+        if (p == MAP_FAILED)
+        {
+            errno = Marshal.GetLastPInvokeError();
+            return null;
+        }
+        errno = 0;
+        return p;
+    }
+
+    public int Munmap(void* address, nuint length) => Result(munmap(address, (size_t)length));
+
+    public int Fallocate(int fd, int mode, long offset, long length) => Result(fallocate(fd, mode, offset, length));
+
+    public int SetCloexec(int fd) => Result(fcntl(fd, F_SETFD, FD_CLOEXEC));
+
+    public int GetCloexec(int fd)
+    {
+        var rc = Result(fcntl(fd, F_GETFD));
+        return rc < 0 ? rc : ((rc & FD_CLOEXEC) != 0 ? 1 : 0);
+    }
+
+    public int FstatSize(int fd, out long size)
+    {
+        stat st;
+        // SAFETY: `st` is a stack local of the libc struct stat layout that Tmds.LibC declares; fstat fills it.
+        var rc = Result(fstat(fd, &st));
+        size = rc < 0 ? 0 : (long)st.st_size;
+        return rc;
+    }
+}

@@ -1,0 +1,258 @@
+using Kvm.Interop;
+
+namespace Kvm;
+
+/// <summary>
+/// The exit of one <see cref="VcpuFd.Run"/>: a view over the vCPU's mapped <c>kvm_run</c>, valid until the next
+/// <c>Run</c> (it is a <c>ref struct</c>, so it cannot be stored). Typed accessors throw
+/// <see cref="InvalidOperationException"/> when the exit is of another kind. Nothing here allocates.
+/// </summary>
+public readonly unsafe ref struct VcpuExit
+{
+    private readonly byte* _run;
+    private readonly int _runSize;
+
+    internal VcpuExit(VcpuExitReason reason, uint raw, byte* run, int runSize)
+    {
+        Reason = reason;
+        RawExitReason = raw;
+        _run = run;
+        _runSize = runSize;
+    }
+
+    /// <summary>The decoded reason.</summary>
+    public VcpuExitReason Reason { get; }
+
+    /// <summary>The raw <c>kvm_run.exit_reason</c> (a <see cref="KvmExit"/> value; meaningless for
+    /// <see cref="VcpuExitReason.Interrupted"/>).</summary>
+    public uint RawExitReason { get; }
+
+    private ref Interop.X86_64.kvm_run Run86 => ref *(Interop.X86_64.kvm_run*)_run;
+
+    private ref Interop.Arm64.kvm_run RunArm => ref *(Interop.Arm64.kvm_run*)_run;
+
+    private static bool IsArm => VmArchitectureInfo.Current == VmArchitecture.Arm64;
+
+    private void Expect(VcpuExitReason r)
+    {
+        if (Reason != r)
+            throw new InvalidOperationException($"the exit is {Reason}, not {r}");
+    }
+
+    /// <summary>Port I/O (<c>kvm_run.io</c>).</summary>
+    public IoExit Io
+    {
+        get
+        {
+            Expect(VcpuExitReason.Io);
+            // SAFETY: _run points at the live kvm_run mapping of _runSize bytes (the VcpuFd keeps it mapped while a
+            // Run result can exist); the data range is bounds-checked against the mapping in IoExit.
+            ref var io = ref IsArm ? ref RunArm.io : ref Run86.io;
+            return new IoExit(io, _run, _runSize);
+        }
+    }
+
+    /// <summary>MMIO (<c>kvm_run.mmio</c>); for reads, fill <see cref="MmioExit.Data"/> before the next Run.</summary>
+    public MmioExit Mmio
+    {
+        get
+        {
+            Expect(VcpuExitReason.Mmio);
+            // SAFETY: as for Io; the mmio member lies inside kvm_run.
+            return new MmioExit(ref IsArm ? ref RunArm.mmio : ref Run86.mmio);
+        }
+    }
+
+    /// <summary>The memory-fault details (<c>kvm_run.memory_fault</c>).</summary>
+    public MemoryFaultExit MemoryFault
+    {
+        get
+        {
+            Expect(VcpuExitReason.MemoryFault);
+            // SAFETY: as for Io.
+            ref var mf = ref IsArm ? ref RunArm.memory_fault : ref Run86.memory_fault;
+            return new MemoryFaultExit(mf.gpa, mf.size, (KvmMemoryExitFlags)mf.flags);
+        }
+    }
+
+    /// <summary>The hypercall (<c>kvm_run.hypercall</c>); set <see cref="HypercallExit.Return"/> before the next Run.</summary>
+    public HypercallExit Hypercall
+    {
+        get
+        {
+            Expect(VcpuExitReason.Hypercall);
+            // SAFETY: as for Io.
+            return new HypercallExit(ref IsArm ? ref RunArm.hypercall : ref Run86.hypercall);
+        }
+    }
+
+    /// <summary>The system event (<c>kvm_run.system_event</c>).</summary>
+    public SystemEventExit SystemEvent
+    {
+        get
+        {
+            Expect(VcpuExitReason.SystemEvent);
+            // SAFETY: as for Io.
+            ref var se = ref IsArm ? ref RunArm.system_event : ref Run86.system_event;
+            return new SystemEventExit((KvmSystemEvent)se.type, se.ndata, se.data[0], se.data[1]);
+        }
+    }
+
+    /// <summary>The internal error (<c>kvm_run.internal</c>).</summary>
+    public InternalErrorExit InternalError
+    {
+        get
+        {
+            Expect(VcpuExitReason.InternalError);
+            // SAFETY: as for Io.
+            ref var ie = ref IsArm ? ref RunArm.@internal : ref Run86.@internal;
+            return new InternalErrorExit(ie.suberror, ie.ndata, ie.data[0], ie.data[1]);
+        }
+    }
+
+    /// <summary>The failed entry (<c>kvm_run.fail_entry</c>).</summary>
+    public FailEntryExit FailEntry
+    {
+        get
+        {
+            Expect(VcpuExitReason.FailEntry);
+            // SAFETY: as for Io.
+            ref var fe = ref IsArm ? ref RunArm.fail_entry : ref Run86.fail_entry;
+            return new FailEntryExit(fe.hardware_entry_failure_reason, fe.cpu);
+        }
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => Reason == VcpuExitReason.Other ? $"Other ({(KvmExit)RawExitReason})" : Reason.ToString();
+}
+
+/// <summary>Direction of a port I/O exit.</summary>
+public enum IoDirection : byte
+{
+    /// <summary><c>KVM_EXIT_IO_IN</c>: the guest reads; fill <see cref="IoExit.Data"/>.</summary>
+    In = 0,
+    /// <summary><c>KVM_EXIT_IO_OUT</c>: the guest wrote <see cref="IoExit.Data"/>.</summary>
+    Out = 1,
+}
+
+/// <summary>A port I/O exit. <see cref="Data"/> is the <c>size * count</c> bytes at <c>data_offset</c> in kvm_run.</summary>
+public readonly unsafe ref struct IoExit
+{
+    internal IoExit(in kvm_run_io io, byte* run, int runSize)
+    {
+        Direction = (IoDirection)io.direction;
+        Size = io.size;
+        Port = io.port;
+        Count = io.count;
+        var len = (ulong)io.size * io.count;
+        if (io.data_offset > (ulong)runSize || len > (ulong)runSize - io.data_offset)
+            throw new InvalidOperationException($"kvm_run.io data [{io.data_offset}, +{len}) is outside the {runSize}-byte mapping");
+        // SAFETY: the range was just checked to lie inside the kvm_run mapping, which outlives this view.
+        Data = new Span<byte>(run + io.data_offset, (int)len);
+    }
+
+    /// <summary>In or out.</summary>
+    public IoDirection Direction { get; }
+
+    /// <summary>Bytes per access (1, 2 or 4).</summary>
+    public byte Size { get; }
+
+    /// <summary>The port.</summary>
+    public ushort Port { get; }
+
+    /// <summary>Repetitions (string I/O).</summary>
+    public uint Count { get; }
+
+    /// <summary>The bytes written by the guest (out) or to be supplied to it (in).</summary>
+    public Span<byte> Data { get; }
+}
+
+/// <summary>An MMIO exit.</summary>
+public readonly ref struct MmioExit
+{
+    private readonly ref kvm_run_mmio _mmio;
+
+    internal MmioExit(ref kvm_run_mmio mmio) => _mmio = ref mmio;
+
+    /// <summary>The guest-physical address accessed.</summary>
+    public ulong PhysicalAddress => _mmio.phys_addr;
+
+    /// <summary>Access width in bytes (1..8).</summary>
+    public int Length => (int)Math.Min(_mmio.len, 8u);
+
+    /// <summary>True for a guest write.</summary>
+    public bool IsWrite => _mmio.is_write != 0;
+
+    /// <summary>The written bytes, or the buffer to fill for a read.</summary>
+    public Span<byte> Data => ((Span<byte>)_mmio.data)[..Length];
+}
+
+/// <summary>A <c>KVM_EXIT_MEMORY_FAULT</c>: the guest accessed [<see cref="Gpa"/>, +<see cref="Size"/>) as
+/// <see cref="IsPrivate"/> private or shared, which disagrees with the page's current attribute.</summary>
+/// <param name="Gpa">Guest-physical address of the fault range.</param>
+/// <param name="Size">Bytes (0 = unknown).</param>
+/// <param name="Flags"><c>KVM_MEMORY_EXIT_FLAG_*</c>.</param>
+public readonly record struct MemoryFaultExit(ulong Gpa, ulong Size, KvmMemoryExitFlags Flags)
+{
+    /// <summary><c>KVM_MEMORY_EXIT_FLAG_PRIVATE</c>: the access was private (convert the range to private to proceed).</summary>
+    public bool IsPrivate => Flags.HasFlag(KvmMemoryExitFlags.KVM_MEMORY_EXIT_FLAG_PRIVATE);
+}
+
+/// <summary>A <c>KVM_EXIT_HYPERCALL</c>.</summary>
+public readonly ref struct HypercallExit
+{
+    /// <summary><c>KVM_HC_MAP_GPA_RANGE</c> = 12 (x86 <c>asm/kvm_para.h</c>, not in the bindings' header set).</summary>
+    public const ulong KVM_HC_MAP_GPA_RANGE = 12;
+
+    /// <summary><c>KVM_MAP_GPA_RANGE_ENCRYPTED</c> = <c>KVM_MAP_GPA_RANGE_ENC_STAT(1)</c> = 1 &lt;&lt; 4 (x86 <c>asm/kvm_para.h</c>).</summary>
+    public const ulong KVM_MAP_GPA_RANGE_ENCRYPTED = 1UL << 4;
+
+    private readonly ref kvm_run_hypercall _hc;
+
+    internal HypercallExit(ref kvm_run_hypercall hc) => _hc = ref hc;
+
+    /// <summary>The hypercall number.</summary>
+    public ulong Nr => _hc.nr;
+
+    /// <summary>Argument <paramref name="index"/> (0..5).</summary>
+    public ulong Arg(int index) => ((ReadOnlySpan<ulong>)_hc.args)[index];
+
+    /// <summary>The value returned to the guest; set it before the next Run.</summary>
+    public ulong Return
+    {
+        get => _hc.ret;
+        set => _hc.ret = value;
+    }
+
+    /// <summary>True for <c>KVM_HC_MAP_GPA_RANGE</c> (guest-requested private/shared conversion, needs
+    /// <c>KVM_CAP_EXIT_HYPERCALL</c>).</summary>
+    public bool IsMapGpaRange => Nr == KVM_HC_MAP_GPA_RANGE;
+
+    /// <summary>For <c>KVM_HC_MAP_GPA_RANGE</c>: the range start (args[0]).</summary>
+    public ulong MapGpa => Arg(0);
+
+    /// <summary>For <c>KVM_HC_MAP_GPA_RANGE</c>: the range length in 4 KiB pages (args[1]).</summary>
+    public ulong MapPages => Arg(1);
+
+    /// <summary>For <c>KVM_HC_MAP_GPA_RANGE</c>: true when the guest asks for private (encrypted) memory (args[2]).</summary>
+    public bool MapToPrivate => (Arg(2) & KVM_MAP_GPA_RANGE_ENCRYPTED) != 0;
+}
+
+/// <summary>A <c>KVM_EXIT_SYSTEM_EVENT</c>.</summary>
+/// <param name="Type">The event.</param>
+/// <param name="DataCount"><c>ndata</c>.</param>
+/// <param name="Data0">data[0] (flags on older kernels).</param>
+/// <param name="Data1">data[1].</param>
+public readonly record struct SystemEventExit(KvmSystemEvent Type, uint DataCount, ulong Data0, ulong Data1);
+
+/// <summary>A <c>KVM_EXIT_INTERNAL_ERROR</c>.</summary>
+/// <param name="Suberror"><c>KVM_INTERNAL_ERROR_*</c>.</param>
+/// <param name="DataCount"><c>ndata</c>.</param>
+/// <param name="Data0">data[0].</param>
+/// <param name="Data1">data[1].</param>
+public readonly record struct InternalErrorExit(uint Suberror, uint DataCount, ulong Data0, ulong Data1);
+
+/// <summary>A <c>KVM_EXIT_FAIL_ENTRY</c>.</summary>
+/// <param name="HardwareEntryFailureReason">Vendor reason code.</param>
+/// <param name="Cpu">The host CPU.</param>
+public readonly record struct FailEntryExit(ulong HardwareEntryFailureReason, uint Cpu);

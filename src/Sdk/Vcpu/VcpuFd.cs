@@ -1,0 +1,251 @@
+using Kvm.Interop;
+using Kvm.Syscalls;
+
+namespace Kvm;
+
+/// <summary>
+/// An owned vCPU fd (<c>KVM_CREATE_VCPU</c>, close-on-exec) with its <c>kvm_run</c> mapped
+/// (<c>KVM_GET_VCPU_MMAP_SIZE</c> bytes). <see cref="Run"/> must be called from one thread at a time; the vCPU holds a
+/// kernel reference to its VM, so it stays usable after <see cref="VmFd.Dispose"/>.
+/// </summary>
+public sealed unsafe partial class VcpuFd : IDisposable
+{
+    private readonly SafeHandleRef _fd;
+    private readonly IKvmSyscalls _sys;
+    private readonly byte* _run;
+    private readonly int _runSize;
+
+    internal VcpuFd(VmFd vm, int id, KvmFdHandle handle, IKvmSyscalls sys, byte* run, int runSize)
+    {
+        Vm = vm;
+        Id = id;
+        _fd = new SafeHandleRef(handle, nameof(VcpuFd));
+        _sys = sys;
+        _run = run;
+        _runSize = runSize;
+    }
+
+    /// <summary>The VM.</summary>
+    public VmFd Vm { get; }
+
+    /// <summary>The vCPU id passed to <c>KVM_CREATE_VCPU</c>.</summary>
+    public int Id { get; }
+
+    /// <summary>True after <see cref="Dispose"/>.</summary>
+    public bool IsDisposed => _fd.IsClosed;
+
+    /// <summary><c>KVM_RUN</c>: enters the guest until an exit userspace must handle. Allocation-free.
+    /// <c>KVM_EXIT_MEMORY_FAULT</c> arrives as <c>-1</c> with EFAULT/EHWPOISON and is returned as
+    /// <see cref="VcpuExitReason.MemoryFault"/>; EINTR (a signal or <see cref="RequestImmediateExit"/>) as
+    /// <see cref="VcpuExitReason.Interrupted"/>.</summary>
+    /// <exception cref="KvmException">Any other failure of <c>KVM_RUN</c> (e.g. ENOEXEC, EFAULT without a memory-fault
+    /// exit, EINVAL for an uninitialised arm64 vCPU).</exception>
+    /// <exception cref="ObjectDisposedException">Disposed.</exception>
+    public VcpuExit Run()
+    {
+        var h = _fd.Enter();
+        try
+        {
+            var rc = RunCore(h.Fd);
+            var raw = ExitReasonRef;
+            if (rc < 0)
+            {
+                var errno = (Errno)(-rc);
+                if (errno == Errno.EINTR)
+                {
+                    AfterInterrupted();
+                    return new VcpuExit(VcpuExitReason.Interrupted, raw, _run, _runSize);
+                }
+                if ((errno == Errno.EFAULT || errno == Errno.EHWPOISON) && raw == (uint)KvmExit.KVM_EXIT_MEMORY_FAULT)
+                    return new VcpuExit(VcpuExitReason.MemoryFault, raw, _run, _runSize);
+                Fail.Ioctl(rc, KvmIoctls.KVM_RUN.Name, KvmIoctls.KVM_RUN.Value, KvmFdKind.Vcpu);
+            }
+            return new VcpuExit(Decode(raw), raw, _run, _runSize);
+        }
+        finally
+        {
+            _fd.Exit();
+        }
+    }
+
+    /// <summary>
+    /// Runs, servicing <c>KVM_EXIT_MEMORY_FAULT</c> exits by converting the faulting range with
+    /// <paramref name="conversion"/> (to private when the access was private, else to shared; a size of 0 means one
+    /// page) and re-entering; returns the first other exit. Gives up with <see cref="InvalidOperationException"/> after
+    /// <paramref name="maxConversions"/> conversions in one call (a guest that keeps faulting on the same range).
+    /// </summary>
+    /// <exception cref="KvmException">KVM_RUN or the conversion failed.</exception>
+    public VcpuExit RunServicingMemoryFaults(IGuestMemoryConversion conversion, int maxConversions = 64)
+    {
+        ArgumentNullException.ThrowIfNull(conversion);
+        for (var i = 0; ; i++)
+        {
+            var exit = Run();
+            if (exit.Reason != VcpuExitReason.MemoryFault)
+                return exit;
+            if (i >= maxConversions)
+                throw new InvalidOperationException($"the guest faulted {i} times in one call; last fault {exit.MemoryFault}");
+            var mf = exit.MemoryFault;
+            var page = (ulong)Pages.Size;
+            var start = mf.Gpa & ~(page - 1);
+            var end = mf.Size == 0 ? start + page : (mf.Gpa + mf.Size + page - 1) & ~(page - 1);
+            if (mf.IsPrivate)
+                conversion.ToPrivate(start, end - start);
+            else
+                conversion.ToShared(start, end - start);
+        }
+    }
+
+    private ref uint ExitReasonRef => ref VmArchitectureInfo.Current == VmArchitecture.Arm64
+        ? ref ((Interop.Arm64.kvm_run*)_run)->exit_reason
+        : ref ((Interop.X86_64.kvm_run*)_run)->exit_reason;
+
+    private static VcpuExitReason Decode(uint raw) => (KvmExit)raw switch
+    {
+        KvmExit.KVM_EXIT_UNKNOWN => VcpuExitReason.Unknown,
+        KvmExit.KVM_EXIT_IO => VcpuExitReason.Io,
+        KvmExit.KVM_EXIT_MMIO => VcpuExitReason.Mmio,
+        KvmExit.KVM_EXIT_HLT => VcpuExitReason.Hlt,
+        KvmExit.KVM_EXIT_SHUTDOWN => VcpuExitReason.Shutdown,
+        KvmExit.KVM_EXIT_FAIL_ENTRY => VcpuExitReason.FailEntry,
+        KvmExit.KVM_EXIT_INTERNAL_ERROR => VcpuExitReason.InternalError,
+        KvmExit.KVM_EXIT_SYSTEM_EVENT => VcpuExitReason.SystemEvent,
+        KvmExit.KVM_EXIT_HYPERCALL => VcpuExitReason.Hypercall,
+        KvmExit.KVM_EXIT_MEMORY_FAULT => VcpuExitReason.MemoryFault,
+        KvmExit.KVM_EXIT_INTR => VcpuExitReason.Interrupted,
+        _ => VcpuExitReason.Other,
+    };
+
+    /// <summary>x86: <c>KVM_GET_REGS</c>.</summary>
+    /// <exception cref="PlatformNotSupportedException">Not x86_64.</exception>
+    /// <exception cref="KvmException">The ioctl failed.</exception>
+    public Interop.X86_64.kvm_regs GetRegs()
+    {
+        RequireX86();
+        Interop.X86_64.kvm_regs regs;
+        // SAFETY: `regs` is a stack local of the layout KVM_GET_REGS encodes; the kernel fills it.
+        IoctlOut(Interop.X86_64.ArchIoctls.KVM_GET_REGS.Value, Interop.X86_64.ArchIoctls.KVM_GET_REGS.Name, &regs);
+        return regs;
+    }
+
+    /// <summary>x86: <c>KVM_SET_REGS</c>.</summary>
+    /// <exception cref="PlatformNotSupportedException">Not x86_64.</exception>
+    /// <exception cref="KvmException">The ioctl failed.</exception>
+    public void SetRegs(in Interop.X86_64.kvm_regs regs)
+    {
+        RequireX86();
+        // SAFETY: `regs` is pinned for the call; the kernel reads sizeof(kvm_regs) bytes, the size KVM_SET_REGS encodes.
+        fixed (Interop.X86_64.kvm_regs* p = &regs)
+            IoctlOut(Interop.X86_64.ArchIoctls.KVM_SET_REGS.Value, Interop.X86_64.ArchIoctls.KVM_SET_REGS.Name, p);
+    }
+
+    /// <summary>x86: <c>KVM_GET_SREGS</c>.</summary>
+    /// <exception cref="PlatformNotSupportedException">Not x86_64.</exception>
+    /// <exception cref="KvmException">The ioctl failed.</exception>
+    public Interop.X86_64.kvm_sregs GetSregs()
+    {
+        RequireX86();
+        Interop.X86_64.kvm_sregs sregs;
+        // SAFETY: `sregs` is a stack local of the layout KVM_GET_SREGS encodes; the kernel fills it.
+        IoctlOut(Interop.X86_64.ArchIoctls.KVM_GET_SREGS.Value, Interop.X86_64.ArchIoctls.KVM_GET_SREGS.Name, &sregs);
+        return sregs;
+    }
+
+    /// <summary>x86: <c>KVM_SET_SREGS</c>.</summary>
+    /// <exception cref="PlatformNotSupportedException">Not x86_64.</exception>
+    /// <exception cref="KvmException">The ioctl failed.</exception>
+    public void SetSregs(in Interop.X86_64.kvm_sregs sregs)
+    {
+        RequireX86();
+        // SAFETY: `sregs` is pinned for the call; the kernel reads sizeof(kvm_sregs) bytes.
+        fixed (Interop.X86_64.kvm_sregs* p = &sregs)
+            IoctlOut(Interop.X86_64.ArchIoctls.KVM_SET_SREGS.Value, Interop.X86_64.ArchIoctls.KVM_SET_SREGS.Name, p);
+    }
+
+    /// <summary><c>KVM_GET_ONE_REG</c> of a 64-bit register (arm64 ids from <see cref="Arm64Registers"/>).</summary>
+    /// <exception cref="ArgumentException">The id does not encode a 64-bit register (<c>KVM_REG_SIZE_U64</c>).</exception>
+    /// <exception cref="KvmException">The ioctl failed (ENOENT: no such register; ENOEXEC: arm64 vCPU not initialised).</exception>
+    public ulong GetOneReg(ulong id)
+    {
+        RequireU64(id);
+        ulong value = 0;
+        var reg = new kvm_one_reg { id = id, addr = (ulong)&value };
+        // SAFETY: `reg` and `value` are stack locals; the id encodes an 8-byte register, so the kernel writes 8 bytes
+        // at `addr`.
+        IoctlOut(KvmIoctls.KVM_GET_ONE_REG.Value, KvmIoctls.KVM_GET_ONE_REG.Name, &reg);
+        return value;
+    }
+
+    /// <summary><c>KVM_SET_ONE_REG</c> of a 64-bit register.</summary>
+    /// <exception cref="ArgumentException">The id does not encode a 64-bit register.</exception>
+    /// <exception cref="KvmException">The ioctl failed.</exception>
+    public void SetOneReg(ulong id, ulong value)
+    {
+        RequireU64(id);
+        var reg = new kvm_one_reg { id = id, addr = (ulong)&value };
+        // SAFETY: `reg` and the parameter `value` live on the stack; the kernel reads 8 bytes at `addr`.
+        IoctlOut(KvmIoctls.KVM_SET_ONE_REG.Value, KvmIoctls.KVM_SET_ONE_REG.Name, &reg);
+    }
+
+    /// <summary>arm64: <c>KVM_ARM_PREFERRED_TARGET</c> then <c>KVM_ARM_VCPU_INIT</c> with the given feature bits
+    /// (<c>KVM_ARM_VCPU_*</c> numbers from <c>ArchConstants</c>). Required before the first Run on arm64.</summary>
+    /// <exception cref="PlatformNotSupportedException">Not arm64.</exception>
+    /// <exception cref="KvmException">An ioctl failed.</exception>
+    public void InitArm64(params ReadOnlySpan<int> features)
+    {
+        if (VmArchitectureInfo.Current != VmArchitecture.Arm64)
+            throw new PlatformNotSupportedException("KVM_ARM_VCPU_INIT exists only on arm64");
+        var vmh = Vm.Fd.Enter();
+        Interop.Arm64.kvm_vcpu_init init;
+        try
+        {
+            // SAFETY: `init` is a stack local of the 32-byte kvm_vcpu_init layout; the kernel fills it.
+            var rc = _sys.Ioctl(vmh.Fd, Interop.Arm64.ArchIoctls.KVM_ARM_PREFERRED_TARGET.Value, &init);
+            if (rc < 0)
+                Fail.Ioctl(rc, Interop.Arm64.ArchIoctls.KVM_ARM_PREFERRED_TARGET.Name, Interop.Arm64.ArchIoctls.KVM_ARM_PREFERRED_TARGET.Value, KvmFdKind.Vm);
+        }
+        finally
+        {
+            Vm.Fd.Exit();
+        }
+        foreach (var f in features)
+        {
+            if (f < 0 || f >= 7 * 32)
+                Fail.Range(nameof(features), f, "arm64 vCPU feature bits are 0..223 (kvm_vcpu_init.features[7])");
+            init.features[f / 32] |= 1u << (f % 32);
+        }
+        // SAFETY: `init` is a stack local the kernel reads.
+        IoctlOut(Interop.Arm64.ArchIoctls.KVM_ARM_VCPU_INIT.Value, Interop.Arm64.ArchIoctls.KVM_ARM_VCPU_INIT.Name, &init);
+    }
+
+    private static void RequireX86()
+    {
+        if (VmArchitectureInfo.Current != VmArchitecture.X86_64)
+            throw new PlatformNotSupportedException("this register set exists only on x86_64; use GetOneReg");
+    }
+
+    private static void RequireU64(ulong id)
+    {
+        if ((id & 0x00F0000000000000UL) != KvmConstants.KVM_REG_SIZE_U64)
+            Fail.Argument(nameof(id), $"register id 0x{id:X} does not encode a 64-bit register (KVM_REG_SIZE_U64)");
+    }
+
+    private void IoctlOut(nuint request, string name, void* arg)
+    {
+        var h = _fd.Enter();
+        try
+        {
+            // SAFETY: callers pass a stack local or pinned value of the struct the request encodes (see each call site).
+            var rc = _sys.Ioctl(h.Fd, request, arg);
+            if (rc < 0)
+                Fail.Ioctl(rc, name, request, KvmFdKind.Vcpu);
+        }
+        finally
+        {
+            _fd.Exit();
+        }
+    }
+
+    /// <summary>Closes the vCPU fd and unmaps kvm_run (deferred until a concurrent <see cref="Run"/> returns).</summary>
+    public void Dispose() => _fd.Dispose();
+}

@@ -1,0 +1,35 @@
+using System.Runtime.CompilerServices;
+
+namespace Kvm.Generators.Tests.Support;
+
+/// <summary>
+/// A small golden-file helper (Verify.Xunit cannot be restored here: its core package is not served). Compares
+/// text with Approved/&lt;name&gt;.approved.txt next to the test source; on a difference or a missing file it writes
+/// &lt;name&gt;.received.txt and fails. Set KVM_APPROVE=1 to accept the received text as the new approved one.
+/// </summary>
+internal static class Approvals
+{
+    public static void Verify(string actual, string name, [CallerFilePath] string callerFile = "")
+    {
+        actual = actual.ReplaceLineEndings("\n");
+        var dir = Path.Combine(Path.GetDirectoryName(callerFile)!, "Approved");
+        Directory.CreateDirectory(dir);
+        var approved = Path.Combine(dir, name + ".approved.txt");
+        var received = Path.Combine(dir, name + ".received.txt");
+        if (Environment.GetEnvironmentVariable("KVM_APPROVE") == "1")
+        {
+            File.WriteAllText(approved, actual);
+            File.Delete(received);
+            return;
+        }
+        if (File.Exists(approved) && File.ReadAllText(approved).ReplaceLineEndings("\n") == actual)
+        {
+            File.Delete(received);
+            return;
+        }
+        File.WriteAllText(received, actual);
+        throw new Xunit.Sdk.XunitException(File.Exists(approved)
+            ? $"{name}: output differs from {approved}; see {received} (KVM_APPROVE=1 accepts it)"
+            : $"{name}: no approved file yet; review {received} and accept it with KVM_APPROVE=1");
+    }
+}
