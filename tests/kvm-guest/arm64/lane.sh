@@ -61,9 +61,10 @@ run_tests() {
     > "$SHARE/console.log" 2>&1
 }
 run_tests; rc=$?
-# The test process itself crashing (SIGSEGV in native code, no results) was seen 4 times, always with test classes
-# running in parallel (xunit's default): 3 of 3 runs of one build, 1 of ~20 of another, on 7.3.4 and 6.12. Cause
-# unknown (README.md). The classes now run one after another (-parallelMode none; no crash seen that way yet).
+# OPEN ISSUE: the test process itself crashes (SIGSEGV in native code, no results) in some runs, on 7.3.4 and 6.12,
+# with test classes in parallel and also serially (-parallelMode none, kept for a deterministic order). Cause
+# unknown (README.md); it has been build-dependent: one build passed 20+ runs, the build after merging main crashed
+# in most first runs.
 # Retry such a run once, and say so: the first console log and any
 # crash report stay in the lane's output directory.
 if [ "$rc" -ge 128 ] && [ "$rc" != 125 ] && [ ! -s "$SHARE/results.xml" ]; then
