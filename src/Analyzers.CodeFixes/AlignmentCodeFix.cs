@@ -39,8 +39,7 @@ public sealed class AlignmentCodeFix : CodeFixProvider
                 : $"Round the address down to its page boundary ({text})";
             context.RegisterCodeFix(CodeAction.Create(title, _ =>
             {
-                var literal = SyntaxFactory.LiteralExpression(SyntaxKind.NumericLiteralExpression, SyntaxFactory.Literal(text, aligned))
-                    .WithTriviaFrom(expr);
+                var literal = SyntaxFactory.ParseExpression(text).WithTriviaFrom(expr);
                 return Task.FromResult(context.Document.WithSyntaxRoot(root.ReplaceNode(expr, literal)));
             }, equivalenceKey: Descriptors.UnalignedId), d);
         }

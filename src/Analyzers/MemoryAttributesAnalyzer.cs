@@ -128,12 +128,17 @@ public sealed class MemoryAttributesAnalyzer : DiagnosticAnalyzer
 
                 block.RegisterOperationAction(ctx =>
                 {
-                    var p = (IDeclarationPatternOperation)ctx.Operation;
-                    if (p.DeclaredSymbol is ILocalSymbol local && p.Parent is IIsPatternOperation isp &&
+                    var declared = ctx.Operation switch
+                    {
+                        IDeclarationPatternOperation d => d.DeclaredSymbol,
+                        IRecursivePatternOperation r => r.DeclaredSymbol,
+                        _ => null,
+                    };
+                    if (declared is ILocalSymbol local && ctx.Operation.Parent is IIsPatternOperation isp &&
                         Ops.Unwrap(isp.Value) is IPropertyReferenceOperation pr && SymbolEqualityComparer.Default.Equals(pr.Property, s.VmMemoryAttributes) &&
                         Ops.ReferencedSymbol(pr.Instance) is { } vm)
                         featureLocals[local] = vm;
-                }, OperationKind.DeclarationPattern);
+                }, OperationKind.DeclarationPattern, OperationKind.RecursivePattern);
 
                 block.RegisterOperationAction(ctx =>
                 {
@@ -254,6 +259,9 @@ public sealed class MemoryAttributesAnalyzer : DiagnosticAnalyzer
             if (!SymbolEqualityComparer.Default.Equals(v, vm))
                 continue;
             // 2. An unconditional use (`vm.InPlaceConversionV8!.ToPrivate(...)`, `?? throw`), or an early exit when null.
+            //    A use inside a branch (or lambda) that does not also contain the call proves nothing about the call.
+            if (!SharesBranches(reference, site))
+                continue;
             var cond = EnclosingCondition(reference, out var conditional);
             if (cond is null)
                 return $"this method uses {vm.Name}.InPlaceConversionV8 (in-place conversion is enabled)";
@@ -262,6 +270,19 @@ public sealed class MemoryAttributesAnalyzer : DiagnosticAnalyzer
                 return $"{vm.Name}.InPlaceConversionV8 was checked non-null above (in-place conversion is enabled)";
         }
         return null;
+    }
+
+    private static bool SharesBranches(IOperation reference, IOperation site)
+    {
+        for (IOperation? child = reference, p = reference.Parent; p is not null; child = p, p = p.Parent)
+        {
+            if (p is IConditionalOperation c && !ReferenceEquals(child, c.Condition) && !Contains(child, site))
+                return false;
+            if (p is IAnonymousFunctionOperation or ILocalFunctionOperation or ISwitchCaseOperation or ILoopOperation or ITryOperation &&
+                !Contains(p, site))
+                return false;
+        }
+        return true;
     }
 
     private static IOperation? EnclosingCondition(IOperation reference, out IOperation? conditional)
