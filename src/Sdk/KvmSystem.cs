@@ -181,5 +181,5 @@ public sealed class KvmSystem : IDisposable
     public HostMemory AllocateHostMemory(ulong size) => HostMemory.Allocate(Syscalls, size);
 
     /// <summary>Closes <c>/dev/kvm</c>. VMs already created stay alive.</summary>
-    public void Dispose() => _fd.Handle.Dispose();
+    public void Dispose() => _fd.Dispose();
 }

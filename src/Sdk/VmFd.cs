@@ -202,6 +202,6 @@ public sealed unsafe class VmFd : IDisposable
         if (Fd.IsClosed)
             return;
         Memslots.Close();
-        Fd.Handle.Dispose();
+        Fd.Dispose();
     }
 }

@@ -133,7 +133,7 @@ public sealed unsafe class GmemFd : IDisposable
     }
 
     /// <summary>Marks this object disposed. The fd closes now, or when the last memslot bound to it is deleted.</summary>
-    public void Dispose() => _fd.Handle.Dispose();
+    public void Dispose() => _fd.Dispose();
 
     internal SlotHandle? FindBindingOverlap(ulong offset, ulong length)
     {

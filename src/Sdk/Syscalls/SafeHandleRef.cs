@@ -16,10 +16,22 @@ internal sealed class SafeHandleRef
 
     public KvmFdHandle Handle => _handle;
 
-    public bool IsClosed => _handle.IsClosed;
+    private volatile bool _disposed;
+
+    /// <summary>True once the owner was disposed (the fd itself may still be open while other holders reference it).</summary>
+    public bool IsClosed => _disposed || _handle.IsClosed;
+
+    /// <summary>The owner is done with the fd: later use throws; the fd closes when the last reference is released.</summary>
+    public void Dispose()
+    {
+        _disposed = true;
+        _handle.Dispose();
+    }
 
     public KvmFdHandle Enter()
     {
+        if (_disposed)
+            throw new ObjectDisposedException(_ownerName);
         var ok = false;
         try
         {

@@ -247,5 +247,5 @@ public sealed unsafe partial class VcpuFd : IDisposable
     }
 
     /// <summary>Closes the vCPU fd and unmaps kvm_run (deferred until a concurrent <see cref="Run"/> returns).</summary>
-    public void Dispose() => _fd.Handle.Dispose();
+    public void Dispose() => _fd.Dispose();
 }

@@ -1,0 +1,124 @@
+using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
+using Kvm.Interop;
+using Kvm.Syscalls;
+
+namespace Kvm.Tests.Typed;
+
+/// <summary>A scripted kernel: records every call; ioctl results come from handlers keyed by request number;
+/// capabilities from a dictionary; mmap returns real anonymous memory so spans work.</summary>
+internal sealed unsafe class FakeSyscalls : IKvmSyscalls
+{
+    public delegate int IoctlHandler(int fd, nuint request, void* arg);
+
+    private int _nextFd = 100;
+    public readonly ConcurrentQueue<string> Calls = new();
+    public bool Record = true;
+    public readonly ConcurrentDictionary<int, int> Caps = new();
+    public readonly ConcurrentDictionary<nuint, IoctlHandler> Handlers = new();
+    public readonly ConcurrentDictionary<int, bool> Open = new();
+    public int CloexecSet;
+    public readonly ConcurrentDictionary<int, nint> Mappings = new();
+
+    public FakeSyscalls()
+    {
+        Caps[(int)KvmCap.KVM_CAP_CHECK_EXTENSION_VM] = 1;
+        Caps[(int)KvmCap.KVM_CAP_NR_MEMSLOTS] = 32764;
+        Caps[(int)KvmCap.KVM_CAP_MULTI_ADDRESS_SPACE] = 2;
+        Caps[(int)KvmCap.KVM_CAP_USER_MEMORY2] = 1;
+        Caps[(int)KvmCap.KVM_CAP_GUEST_MEMFD] = 1;
+        Caps[(int)KvmCap.KVM_CAP_GUEST_MEMFD_FLAGS] = 3;
+        Caps[(int)KvmCap.KVM_CAP_VM_TYPES] = 0b11;
+        Caps[(int)KvmCap.KVM_CAP_READONLY_MEM] = 1;
+    }
+
+    public int NewFd()
+    {
+        var fd = Interlocked.Increment(ref _nextFd);
+        Open[fd] = true;
+        return fd;
+    }
+
+    public int Count(string prefix) => Calls.Count(c => c.StartsWith(prefix, StringComparison.Ordinal));
+
+    public int OpenReadWriteCloexec(string path)
+    {
+        Calls.Enqueue($"open {path}");
+        return NewFd();
+    }
+
+    public int Ioctl(int fd, nuint request, void* arg)
+    {
+        if (Record)
+            Calls.Enqueue($"ioctl 0x{(ulong)request:X}");
+        if (Handlers.TryGetValue(request, out var h))
+            return h(fd, request, arg);
+        if (request == KvmIoctls.KVM_CREATE_GUEST_MEMFD.Value)
+            return NewFd();
+        return 0;
+    }
+
+    public int Ioctl(int fd, nuint request, nint arg)
+    {
+        if (Record)
+            Calls.Enqueue($"ioctl 0x{(ulong)request:X} {arg}");
+        if (Handlers.TryGetValue(request, out var h))
+            return h(fd, request, (void*)arg);
+        if (request == KvmIoctls.KVM_GET_API_VERSION.Value)
+            return KvmConstants.KVM_API_VERSION;
+        if (request == KvmIoctls.KVM_CHECK_EXTENSION.Value)
+            return Caps.TryGetValue((int)arg, out var v) ? v : 0;
+        if (request == KvmIoctls.KVM_CREATE_VM.Value || request == KvmIoctls.KVM_CREATE_VCPU.Value)
+            return NewFd();
+        if (request == KvmIoctls.KVM_GET_VCPU_MMAP_SIZE.Value)
+            return 4096 * 3;
+        return 0;
+    }
+
+    public int Close(int fd)
+    {
+        Calls.Enqueue($"close {fd}");
+        Open.TryRemove(fd, out _);
+        return 0;
+    }
+
+    public void* MmapShared(nuint length, int fd, long offset, out int errno)
+    {
+        Calls.Enqueue($"mmap {fd}");
+        errno = 0;
+        var p = NativeMemory.AlignedAlloc(length, (nuint)Environment.SystemPageSize);
+        NativeMemory.Clear(p, length);
+        Mappings[fd] = (nint)p;
+        return p;
+    }
+
+    public int Munmap(void* address, nuint length)
+    {
+        Calls.Enqueue("munmap");
+        NativeMemory.AlignedFree(address);
+        return 0;
+    }
+
+    public Func<int, int, long, long, int>? FallocateResult;
+
+    public int Fallocate(int fd, int mode, long offset, long length)
+    {
+        Calls.Enqueue($"fallocate {mode} {offset} {length}");
+        return FallocateResult?.Invoke(fd, mode, offset, length) ?? 0;
+    }
+
+    public int SetCloexec(int fd)
+    {
+        Calls.Enqueue($"cloexec {fd}");
+        Interlocked.Increment(ref CloexecSet);
+        return 0;
+    }
+
+    public int GetCloexec(int fd) => 1;
+
+    public int FstatSize(int fd, out long size)
+    {
+        size = 0;
+        return 0;
+    }
+}
