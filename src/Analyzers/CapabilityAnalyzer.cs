@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Collections.Immutable;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Diagnostics;
@@ -9,7 +8,7 @@ namespace Kvm.Analyzers;
 /// <summary>KVM2001: a capability-gated ioctl issued through the raw typed escape hatch (<c>Sys.Ioctl</c> with a
 /// <c>KvmIoctls</c> request) in a method that neither checks the capability (raw <c>KVM_CHECK_EXTENSION</c> or
 /// <c>KvmCapabilities.Check/Has/CheckMask/CheckRaw</c>) nor holds the SDK's proof object (<c>vm.GuestMemfd</c>,
-/// <c>vm.MemoryAttributes</c>).</summary>
+/// <c>vm.MemoryAttributes</c>). Triggered by the gated call; only then is that method's tree searched.</summary>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class CapabilityAnalyzer : DiagnosticAnalyzer
 {
@@ -23,61 +22,44 @@ public sealed class CapabilityAnalyzer : DiagnosticAnalyzer
         {
             if (KvmSymbols.TryCreate(start.Compilation) is not { } s || s.Sys is null || s.GatedIoctls.Count == 0)
                 return;
-            start.RegisterOperationBlockStartAction(block =>
+            start.RegisterOperationAction(ctx =>
             {
-                var gated = new ConcurrentBag<(IOperation Request, string Cap, long Number, string Errno, string Ioctl)>();
-                var checkedCaps = new ConcurrentDictionary<long, bool>();
-                block.RegisterOperationAction(ctx =>
-                {
-                    var inv = (IInvocationOperation)ctx.Operation;
-                    var m = inv.TargetMethod;
-                    if (KvmSymbols.Is(m.ContainingType, s.Sys) && m.Name == "Ioctl" && inv.Arguments.Length >= 2)
-                    {
-                        var request = Ordered(inv, 1);
-                        if (request is null)
-                            return;
-                        var field = RequestField(request);
-                        if (field is null)
-                            return;
-                        if (SymbolEqualityComparer.Default.Equals(field, s.CheckExtension))
-                        {
-                            if (Ordered(inv, 2) is { } arg && Constants.Of(arg.Value) is { } cap)
-                                checkedCaps[(long)cap] = true;
-                        }
-                        else if (s.GatedIoctls.TryGetValue(field, out var g))
-                        {
-                            gated.Add((request.Value, g.Cap, g.Number, g.Errno, field.Name));
-                        }
-                    }
-                    else if (KvmSymbols.Is(m.ContainingType, s.KvmCapabilities) && inv.Arguments.Length == 1 &&
-                             Constants.Of(inv.Arguments[0].Value) is { } cap)
-                    {
-                        checkedCaps[(long)cap] = true;
-                    }
-                }, OperationKind.Invocation);
-                block.RegisterOperationAction(ctx =>
-                {
-                    var p = ((IPropertyReferenceOperation)ctx.Operation).Property;
-                    if (SymbolEqualityComparer.Default.Equals(p, s.VmGuestMemfd))
-                        Mark(s, checkedCaps, "KVM_CREATE_GUEST_MEMFD");
-                    else if (SymbolEqualityComparer.Default.Equals(p, s.VmMemoryAttributes))
-                        Mark(s, checkedCaps, "KVM_SET_MEMORY_ATTRIBUTES");
-                }, OperationKind.PropertyReference);
-                block.RegisterOperationBlockEndAction(ctx =>
-                {
-                    foreach (var (request, cap, number, errno, ioctl) in gated)
-                        if (!checkedCaps.ContainsKey(number))
-                            ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.UncheckedCapability, request.Syntax.GetLocation(), ioctl, cap, errno));
-                });
-            });
+                var inv = (IInvocationOperation)ctx.Operation;
+                if (!IsSysIoctl(s, inv) || Ordered(inv, 1) is not { } request || RequestField(request) is not { } field ||
+                    !s.GatedIoctls.TryGetValue(field, out var g))
+                    return;
+                if (!IsChecked(s, Ops.Root(inv), g.Number, field.Name))
+                    ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.UncheckedCapability, request.Value.Syntax.GetLocation(), field.Name, g.Cap, g.Errno));
+            }, OperationKind.Invocation);
         });
     }
 
-    private static void Mark(KvmSymbols s, ConcurrentDictionary<long, bool> checkedCaps, string ioctl)
+    private static bool IsSysIoctl(KvmSymbols s, IInvocationOperation inv) =>
+        inv.TargetMethod.Name == "Ioctl" && inv.Arguments.Length >= 2 && KvmSymbols.Is(inv.TargetMethod.ContainingType, s.Sys);
+
+    private static bool IsChecked(KvmSymbols s, IOperation root, long cap, string ioctl)
     {
-        foreach (var kv in s.GatedIoctls)
-            if (kv.Key.Name == ioctl)
-                checkedCaps[kv.Value.Number] = true;
+        foreach (var op in root.Descendants())
+        {
+            switch (op)
+            {
+                case IInvocationOperation inv when IsSysIoctl(s, inv):
+                    if (Ordered(inv, 1) is { } req && SymbolEqualityComparer.Default.Equals(RequestField(req), s.CheckExtension) &&
+                        Ordered(inv, 2) is { } arg && Constants.Of(arg.Value) is { } v && (long)v == cap)
+                        return true;
+                    break;
+                case IInvocationOperation inv when inv.Arguments.Length == 1 && KvmSymbols.Is(inv.TargetMethod.ContainingType, s.KvmCapabilities):
+                    if (Constants.Of(inv.Arguments[0].Value) is { } c && (long)c == cap)
+                        return true;
+                    break;
+                case IPropertyReferenceOperation pr:
+                    if (ioctl == "KVM_CREATE_GUEST_MEMFD" && SymbolEqualityComparer.Default.Equals(pr.Property, s.VmGuestMemfd) ||
+                        ioctl == "KVM_SET_MEMORY_ATTRIBUTES" && SymbolEqualityComparer.Default.Equals(pr.Property, s.VmMemoryAttributes))
+                        return true;
+                    break;
+            }
+        }
+        return false;
     }
 
     private static IArgumentOperation? Ordered(IInvocationOperation inv, int ordinal)

@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Collections.Generic;
 using System.Collections.Immutable;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Diagnostics;
@@ -30,45 +28,30 @@ public sealed class FlagsAnalyzer : DiagnosticAnalyzer
 
             if (s.GmemFd is null || s.GuestMemfdFeature is null)
                 return;
-            start.RegisterOperationBlockStartAction(block =>
+            // KVM1005 needs two facts from one method: Map() on a local (the trigger), and how that local was created.
+            start.RegisterOperationAction(ctx =>
             {
-                // KVM1005 needs two facts from one method: how a local guest_memfd was created, and Map() on it.
-                var created = new ConcurrentDictionary<ILocalSymbol, IInvocationOperation>(SymbolEqualityComparer.Default);
-                var maps = new ConcurrentBag<(ILocalSymbol Local, IInvocationOperation Map)>();
-                var reassigned = new ConcurrentDictionary<ILocalSymbol, bool>(SymbolEqualityComparer.Default);
-                block.RegisterOperationAction(ctx =>
+                var map = (IInvocationOperation)ctx.Operation;
+                if (map.TargetMethod.Name != "Map" || !KvmSymbols.Is(map.TargetMethod.ContainingType, s.GmemFd) ||
+                    Ops.Receiver(map) is not { } r || Ops.Unwrap(r) is not ILocalReferenceOperation l)
+                    return;
+                IInvocationOperation? create = null;
+                foreach (var op in Ops.Root(map).Descendants())
                 {
-                    var d = (IVariableDeclaratorOperation)ctx.Operation;
-                    if (d.GetVariableInitializer()?.Value is { } v && Ops.Unwrap(v) is IInvocationOperation inv && IsCreate(s, inv))
-                        created[d.Symbol] = inv;
-                }, OperationKind.VariableDeclarator);
-                block.RegisterOperationAction(ctx =>
-                {
-                    var a = (ISimpleAssignmentOperation)ctx.Operation;
-                    if (a.Target is ILocalReferenceOperation l && KvmSymbols.Is(l.Local.Type, s.GmemFd))
-                        reassigned[l.Local] = true;
-                }, OperationKind.SimpleAssignment);
-                block.RegisterOperationAction(ctx =>
-                {
-                    var inv = (IInvocationOperation)ctx.Operation;
-                    if (inv.TargetMethod.Name == "Map" && KvmSymbols.Is(inv.TargetMethod.ContainingType, s.GmemFd) &&
-                        Ops.Receiver(inv) is { } r && Ops.Unwrap(r) is ILocalReferenceOperation l)
-                        maps.Add((l.Local, inv));
-                }, OperationKind.Invocation);
-                block.RegisterOperationBlockEndAction(ctx =>
-                {
-                    foreach (var (local, map) in maps)
-                    {
-                        if (reassigned.ContainsKey(local) || !created.TryGetValue(local, out var create))
-                            continue;
-                        var flags = Ops.Argument(create, "flags");
-                        ulong? value = flags is null || !Ops.IsExplicit(flags) ? 0 : Constants.Of(flags.Value);
-                        if (value is { } v && (v & s.GmemFlagMmap) == 0)
-                            ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.MapWithoutMmapFlag, map.Syntax.GetLocation(),
-                                new[] { create.Syntax.GetLocation() }, local.Name));
-                    }
-                });
-            });
+                    if (op is IVariableDeclaratorOperation d && SymbolEqualityComparer.Default.Equals(d.Symbol, l.Local) &&
+                        d.GetVariableInitializer()?.Value is { } v && Ops.Unwrap(v) is IInvocationOperation inv && IsCreate(s, inv))
+                        create = inv;
+                    else if (op is ISimpleAssignmentOperation { Target: ILocalReferenceOperation t } && SymbolEqualityComparer.Default.Equals(t.Local, l.Local))
+                        return; // reassigned: which guest_memfd is mapped is not known here
+                }
+                if (create is null)
+                    return;
+                var flags = Ops.Argument(create, "flags");
+                ulong? value = flags is null || !Ops.IsExplicit(flags) ? 0 : Constants.Of(flags.Value);
+                if (value is { } f && (f & s.GmemFlagMmap) == 0)
+                    ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.MapWithoutMmapFlag, map.Syntax.GetLocation(),
+                        new[] { create.Syntax.GetLocation() }, l.Local.Name));
+            }, OperationKind.Invocation);
         });
     }
 

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Collections.Immutable;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Diagnostics;
@@ -28,50 +27,38 @@ public sealed class HandleLifetimeAnalyzer : DiagnosticAnalyzer
             if (KvmSymbols.TryCreate(start.Compilation) is not { } s)
                 return;
             var sdk = s.VmFd.ContainingAssembly;
-            start.RegisterOperationBlockStartAction(block =>
+            start.RegisterOperationAction(ctx =>
             {
-                var created = new ConcurrentBag<(ILocalSymbol Local, IOperation At, string Type, string Resource)>();
-                var escaped = new ConcurrentDictionary<ILocalSymbol, bool>(SymbolEqualityComparer.Default);
-                block.RegisterOperationAction(ctx =>
+                var inv = (IInvocationOperation)ctx.Operation;
+                if (!SymbolEqualityComparer.Default.Equals(inv.TargetMethod.ContainingAssembly, sdk) ||
+                    !s.IsSdkHandle(inv.Type, out var resource))
+                    return;
+                switch (Ops.ParentSkippingConversions(inv))
                 {
-                    var inv = (IInvocationOperation)ctx.Operation;
-                    if (!SymbolEqualityComparer.Default.Equals(inv.TargetMethod.ContainingAssembly, sdk) ||
-                        !s.IsSdkHandle(inv.Type, out var resource))
-                        return;
-                    var parent = Ops.ParentSkippingConversions(inv);
-                    switch (parent)
-                    {
-                        case IVariableInitializerOperation { Parent: IVariableDeclaratorOperation d }:
-                            if (!IsUsingDeclaration(d))
-                                created.Add((d.Symbol, inv, inv.Type!.Name, resource));
-                            break;
-                        case IExpressionStatementOperation:
+                    case IVariableInitializerOperation { Parent: IVariableDeclaratorOperation d }:
+                        if (!IsUsingDeclaration(d) && !EscapesAnywhere(Ops.Root(inv), d.Symbol))
                             ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.UndisposedHandle, inv.Syntax.GetLocation(), inv.Type!.Name, resource));
-                            break;
-                        case IInvocationOperation outer when outer.Instance is not null && ReferenceEquals(Ops.Unwrap(outer.Instance), inv) && outer.TargetMethod.Name != "Dispose":
-                        case IPropertyReferenceOperation pr when pr.Instance is not null && ReferenceEquals(Ops.Unwrap(pr.Instance), inv):
-                        case IFieldReferenceOperation fr when fr.Instance is not null && ReferenceEquals(Ops.Unwrap(fr.Instance), inv):
-                            // `KvmSystem.Open().CreateVm()`: the intermediate handle is dropped on the floor.
-                            ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.UndisposedHandle, inv.Syntax.GetLocation(), inv.Type!.Name, resource));
-                            break;
-                    }
-                }, OperationKind.Invocation);
-                block.RegisterOperationAction(ctx =>
-                {
-                    var r = (ILocalReferenceOperation)ctx.Operation;
-                    if (r.IsDeclaration || !s.IsSdkHandle(r.Local.Type, out _) || escaped.ContainsKey(r.Local))
-                        return;
-                    if (Escapes(r))
-                        escaped[r.Local] = true;
-                }, OperationKind.LocalReference);
-                block.RegisterOperationBlockEndAction(ctx =>
-                {
-                    foreach (var (local, at, type, resource) in created)
-                        if (!escaped.ContainsKey(local))
-                            ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.UndisposedHandle, at.Syntax.GetLocation(), type, resource));
-                });
-            });
+                        break;
+                    case IExpressionStatementOperation:
+                        ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.UndisposedHandle, inv.Syntax.GetLocation(), inv.Type!.Name, resource));
+                        break;
+                    case IInvocationOperation outer when outer.Instance is not null && ReferenceEquals(Ops.Unwrap(outer.Instance), inv) && outer.TargetMethod.Name != "Dispose":
+                    case IPropertyReferenceOperation pr when pr.Instance is not null && ReferenceEquals(Ops.Unwrap(pr.Instance), inv):
+                    case IFieldReferenceOperation fr when fr.Instance is not null && ReferenceEquals(Ops.Unwrap(fr.Instance), inv):
+                        // `KvmSystem.Open().CreateVm()`: the intermediate handle is dropped on the floor.
+                        ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.UndisposedHandle, inv.Syntax.GetLocation(), inv.Type!.Name, resource));
+                        break;
+                }
+            }, OperationKind.Invocation);
         });
+    }
+
+    private static bool EscapesAnywhere(IOperation root, ILocalSymbol local)
+    {
+        foreach (var op in root.Descendants())
+            if (op is ILocalReferenceOperation { IsDeclaration: false } r && SymbolEqualityComparer.Default.Equals(r.Local, local) && Escapes(r))
+                return true;
+        return false;
     }
 
     private static bool IsUsingDeclaration(IVariableDeclaratorOperation d)

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Collections.Immutable;
 using Microsoft.CodeAnalysis;
@@ -24,24 +23,6 @@ public sealed class MemoryAttributesAnalyzer : DiagnosticAnalyzer
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } =
         ImmutableArray.Create(Descriptors.PrivateThroughVm, Descriptors.NoPrivateMemory);
 
-    private sealed class Site
-    {
-        public Site(IOperation at, ISymbol? vm, ulong attributes, bool direct, bool sdk)
-        {
-            At = at;
-            Vm = vm;
-            Attributes = attributes;
-            Direct = direct;
-            Sdk = sdk;
-        }
-
-        public IOperation At { get; }
-        public ISymbol? Vm { get; }
-        public ulong Attributes { get; }
-        public bool Direct { get; }
-        public bool Sdk { get; }
-    }
-
     public override void Initialize(AnalysisContext context)
     {
         context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
@@ -50,141 +31,145 @@ public sealed class MemoryAttributesAnalyzer : DiagnosticAnalyzer
         {
             if (KvmSymbols.TryCreate(start.Compilation) is not { } s || s.MemoryAttributesFeature is null)
                 return;
-            start.RegisterOperationBlockStartAction(block =>
+            // Triggers: MemoryAttributesFeature.Set/TrySet with constant non-zero attributes, and raw
+            // Sys.Ioctl(KVM_SET_MEMORY_ATTRIBUTES). Only then is the containing method searched for the other facts.
+            start.RegisterOperationAction(ctx =>
             {
-                var sites = new ConcurrentBag<Site>();
-                var featureLocals = new ConcurrentDictionary<ILocalSymbol, ISymbol>(SymbolEqualityComparer.Default);
-                var evidence = new ConcurrentBag<(ISymbol Vm, IOperation Reference)>();
-                var gmemSlots = new ConcurrentDictionary<ISymbol, bool>(SymbolEqualityComparer.Default);
-                var vmTypes = new ConcurrentDictionary<ILocalSymbol, string>(SymbolEqualityComparer.Default);
-                var structAttrs = new ConcurrentDictionary<ILocalSymbol, ulong>(SymbolEqualityComparer.Default);
-                var rawCalls = new ConcurrentBag<(IOperation At, ILocalSymbol? Local, ulong? Inline)>();
-
-                block.RegisterOperationAction(ctx =>
-                {
-                    var inv = (IInvocationOperation)ctx.Operation;
-                    var m = inv.TargetMethod;
-                    if (KvmSymbols.Is(m.ContainingType, s.MemoryAttributesFeature) && m.Name is "Set" or "TrySet")
-                    {
-                        if (Ops.Argument(inv, "attributes") is not { } a || Constants.Of(a.Value) is not { } attrs || attrs == 0)
-                            return;
-                        var receiver = Ops.Receiver(inv) is { } r ? Ops.Unwrap(r) : null;
-                        if (receiver is IPropertyReferenceOperation pr && SymbolEqualityComparer.Default.Equals(pr.Property, s.VmMemoryAttributes))
-                            sites.Add(new Site(inv, Ops.ReferencedSymbol(pr.Instance), attrs, direct: true, sdk: true));
-                        else if (receiver is ILocalReferenceOperation l)
-                            sites.Add(new Site(inv, l.Local, attrs, direct: false, sdk: true)); // resolved through featureLocals at the end
-                    }
-                    else if (KvmSymbols.Is(m.ContainingType, s.Sys) && m.Name == "Ioctl" && s.SetMemoryAttributesIoctl is not null)
-                    {
-                        IArgumentOperation? req = null, arg = null;
-                        foreach (var x in inv.Arguments)
-                        {
-                            if (x.Parameter?.Ordinal == 1) req = x;
-                            if (x.Parameter?.Ordinal == 2) arg = x;
-                        }
-                        if (req is null || arg is null || Ops.Unwrap(req.Value) is not IFieldReferenceOperation f ||
-                            !SymbolEqualityComparer.Default.Equals(f.Field, s.SetMemoryAttributesIoctl))
-                            return;
-                        var v = Ops.Unwrap(arg.Value);
-                        if (v is ILocalReferenceOperation l)
-                            rawCalls.Add((inv, l.Local, null));
-                        else if (v is IObjectCreationOperation { Initializer: { } init })
-                            rawCalls.Add((inv, null, AttributesIn(init)));
-                    }
-                    else if (KvmSymbols.Is(m.ContainingType, s.MemslotTable) && m.Name == "Add" &&
-                             Ops.Receiver(inv) is { } r && Ops.Unwrap(r) is IPropertyReferenceOperation slots &&
-                             SymbolEqualityComparer.Default.Equals(slots.Property, s.VmMemslots) &&
-                             Ops.ReferencedSymbol(slots.Instance) is { } vm)
-                    {
-                        foreach (var p in m.Parameters)
-                            if (KvmSymbols.Is(p.Type, s.GmemFd) || KvmSymbols.Is(p.Type, s.GmemMapping))
-                                gmemSlots[vm] = true;
-                    }
-                }, OperationKind.Invocation);
-
-                block.RegisterOperationAction(ctx =>
-                {
-                    var pr = (IPropertyReferenceOperation)ctx.Operation;
-                    if (SymbolEqualityComparer.Default.Equals(pr.Property, s.InPlaceConversionV8) && Ops.ReferencedSymbol(pr.Instance) is { } vm)
-                        evidence.Add((vm, pr));
-                }, OperationKind.PropertyReference);
-
-                block.RegisterOperationAction(ctx =>
-                {
-                    var d = (IVariableDeclaratorOperation)ctx.Operation;
-                    if (d.GetVariableInitializer()?.Value is not { } init)
-                        return;
-                    var v = Ops.Unwrap(init);
-                    if (v is IPropertyReferenceOperation pr && SymbolEqualityComparer.Default.Equals(pr.Property, s.VmMemoryAttributes) &&
-                        Ops.ReferencedSymbol(pr.Instance) is { } vm)
-                        featureLocals[d.Symbol] = vm;
-                    else if (v is IInvocationOperation inv && inv.TargetMethod.Name == "CreateVm" && KvmSymbols.Is(inv.TargetMethod.ContainingType, s.KvmSystem) &&
-                             NoPrivateMemoryType(s, inv) is { } typeName)
-                        vmTypes[d.Symbol] = typeName;
-                    else if (v is IObjectCreationOperation { Initializer: { } oi } oc && KvmSymbols.Is(oc.Type, s.MemoryAttributesStruct) &&
-                             AttributesIn(oi) is { } attrs)
-                        structAttrs.AddOrUpdate(d.Symbol, attrs, (_, old) => old | attrs);
-                }, OperationKind.VariableDeclarator);
-
-                block.RegisterOperationAction(ctx =>
-                {
-                    var declared = ctx.Operation switch
-                    {
-                        IDeclarationPatternOperation d => d.DeclaredSymbol,
-                        IRecursivePatternOperation r => r.DeclaredSymbol,
-                        _ => null,
-                    };
-                    if (declared is ILocalSymbol local && ctx.Operation.Parent is IIsPatternOperation isp &&
-                        Ops.Unwrap(isp.Value) is IPropertyReferenceOperation pr && SymbolEqualityComparer.Default.Equals(pr.Property, s.VmMemoryAttributes) &&
-                        Ops.ReferencedSymbol(pr.Instance) is { } vm)
-                        featureLocals[local] = vm;
-                }, OperationKind.DeclarationPattern, OperationKind.RecursivePattern);
-
-                block.RegisterOperationAction(ctx =>
-                {
-                    var a = (ISimpleAssignmentOperation)ctx.Operation;
-                    if (a.Target is IFieldReferenceOperation { Field.Name: "attributes" } f && KvmSymbols.Is(f.Field.ContainingType, s.MemoryAttributesStruct) &&
-                        f.Instance is ILocalReferenceOperation l && Constants.Of(a.Value) is { } attrs)
-                        structAttrs.AddOrUpdate(l.Local, attrs, (_, old) => old | attrs);
-                }, OperationKind.SimpleAssignment);
-
-                block.RegisterOperationBlockEndAction(ctx =>
-                {
-                    var reason = TargetAbi.InPlaceConversionReason(ctx.Options, ctx.OperationBlocks[0].Syntax.SyntaxTree);
-                    foreach (var site in sites)
-                    {
-                        var vm = site.Direct ? site.Vm : site.Vm is ILocalSymbol l && featureLocals.TryGetValue(l, out var owner) ? owner : null;
-                        if (!site.Direct && vm is null)
-                            continue;
-                        var inv = (IInvocationOperation)site.At;
-                        var call = $"{inv.TargetMethod.ContainingType.Name}.{inv.TargetMethod.Name}";
-                        if (vm is ILocalSymbol vmLocal && vmTypes.TryGetValue(vmLocal, out var typeName))
-                        {
-                            ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.NoPrivateMemory, site.At.Syntax.GetLocation(), vmLocal.Name, typeName,
-                                (site.Attributes & s.AttributePrivate) != 0 ? "KVM_MEMORY_ATTRIBUTE_PRIVATE" : $"attributes 0x{site.Attributes:X}"));
-                            continue;
-                        }
-                        if ((site.Attributes & s.AttributePrivate) == 0)
-                            continue;
-                        var why = reason ?? (vm is null ? null : EvidenceReason(evidence, vm, site.At));
-                        if (why is null)
-                            continue;
-                        var props = ImmutableDictionary<string, string?>.Empty;
-                        if (site.Direct && vm is not null && gmemSlots.ContainsKey(vm) && site.Attributes == s.AttributePrivate && s.InPlaceConversionV8 is not null)
-                            props = props.Add(FixableKey, "true");
-                        ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.PrivateThroughVm, site.At.Syntax.GetLocation(), props, call, why));
-                    }
-                    if (reason is null)
-                        return;
-                    foreach (var (at, local, inline) in rawCalls)
-                    {
-                        var attrs = inline ?? (local is not null && structAttrs.TryGetValue(local, out var a) ? a : 0);
-                        if ((attrs & s.AttributePrivate) != 0)
-                            ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.PrivateThroughVm, at.Syntax.GetLocation(), "Sys.Ioctl(KVM_SET_MEMORY_ATTRIBUTES)", reason));
-                    }
-                });
-            });
+                var inv = (IInvocationOperation)ctx.Operation;
+                var m = inv.TargetMethod;
+                if (m.Name is "Set" or "TrySet" && KvmSymbols.Is(m.ContainingType, s.MemoryAttributesFeature))
+                    AnalyzeSdkCall(ctx, s, inv);
+                else if (m.Name == "Ioctl" && KvmSymbols.Is(m.ContainingType, s.Sys) && s.SetMemoryAttributesIoctl is not null)
+                    AnalyzeRawCall(ctx, s, inv);
+            }, OperationKind.Invocation);
         });
+    }
+
+    private static void AnalyzeSdkCall(OperationAnalysisContext ctx, KvmSymbols s, IInvocationOperation inv)
+    {
+        if (Ops.Argument(inv, "attributes") is not { } a || Constants.Of(a.Value) is not { } attrs || attrs == 0)
+            return;
+        var receiver = Ops.Receiver(inv) is { } r ? Ops.Unwrap(r) : null;
+        ISymbol? vm;
+        var direct = false;
+        var root = Ops.Root(inv);
+        if (receiver is IPropertyReferenceOperation pr && SymbolEqualityComparer.Default.Equals(pr.Property, s.VmMemoryAttributes))
+        {
+            vm = Ops.ReferencedSymbol(pr.Instance);
+            direct = true;
+        }
+        else if (receiver is ILocalReferenceOperation l)
+        {
+            vm = FeatureOwner(s, root, l.Local);
+        }
+        else
+        {
+            return;
+        }
+        if (vm is null)
+            return;
+        var call = $"{inv.TargetMethod.ContainingType.Name}.{inv.TargetMethod.Name}";
+
+        if (vm is ILocalSymbol vmLocal && NoPrivateMemoryTypeOf(s, root, vmLocal) is { } typeName)
+        {
+            ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.NoPrivateMemory, inv.Syntax.GetLocation(), vmLocal.Name, typeName,
+                (attrs & s.AttributePrivate) != 0 ? "KVM_MEMORY_ATTRIBUTE_PRIVATE" : $"attributes 0x{attrs:X}"));
+            return;
+        }
+        if ((attrs & s.AttributePrivate) == 0)
+            return;
+        var why = TargetAbi.InPlaceConversionReason(ctx.Options, inv.Syntax.SyntaxTree) ?? EvidenceReason(s, root, vm, inv);
+        if (why is null)
+            return;
+        var props = ImmutableDictionary<string, string?>.Empty;
+        if (direct && attrs == s.AttributePrivate && s.InPlaceConversionV8 is not null && HasGmemSlot(s, root, vm))
+            props = props.Add(FixableKey, "true");
+        ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.PrivateThroughVm, inv.Syntax.GetLocation(), props, call, why));
+    }
+
+    private static void AnalyzeRawCall(OperationAnalysisContext ctx, KvmSymbols s, IInvocationOperation inv)
+    {
+        IArgumentOperation? req = null, arg = null;
+        foreach (var x in inv.Arguments)
+        {
+            if (x.Parameter?.Ordinal == 1) req = x;
+            if (x.Parameter?.Ordinal == 2) arg = x;
+        }
+        if (req is null || arg is null || Ops.Unwrap(req.Value) is not IFieldReferenceOperation f ||
+            !SymbolEqualityComparer.Default.Equals(f.Field, s.SetMemoryAttributesIoctl))
+            return;
+        var reason = TargetAbi.InPlaceConversionReason(ctx.Options, inv.Syntax.SyntaxTree);
+        if (reason is null)
+            return;
+        ulong attrs = 0;
+        var v = Ops.Unwrap(arg.Value);
+        if (v is IObjectCreationOperation { Initializer: { } init })
+        {
+            attrs = AttributesIn(init) ?? 0;
+        }
+        else if (v is ILocalReferenceOperation l)
+        {
+            foreach (var op in Ops.Root(inv).Descendants())
+            {
+                if (op is IVariableDeclaratorOperation d && SymbolEqualityComparer.Default.Equals(d.Symbol, l.Local) &&
+                    d.GetVariableInitializer()?.Value is { } iv && Ops.Unwrap(iv) is IObjectCreationOperation { Initializer: { } oi })
+                    attrs |= AttributesIn(oi) ?? 0;
+                else if (op is ISimpleAssignmentOperation { Target: IFieldReferenceOperation { Field.Name: "attributes", Instance: ILocalReferenceOperation target } } asg &&
+                         SymbolEqualityComparer.Default.Equals(target.Local, l.Local))
+                    attrs |= Constants.Of(asg.Value) ?? 0;
+            }
+        }
+        if ((attrs & s.AttributePrivate) != 0)
+            ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.PrivateThroughVm, inv.Syntax.GetLocation(), "Sys.Ioctl(KVM_SET_MEMORY_ATTRIBUTES)", reason));
+    }
+
+    /// <summary>The VM whose <c>MemoryAttributes</c> a local holds (<c>var a = vm.MemoryAttributes</c>,
+    /// <c>vm.MemoryAttributes is { } a</c>).</summary>
+    private static ISymbol? FeatureOwner(KvmSymbols s, IOperation root, ILocalSymbol local)
+    {
+        foreach (var op in root.Descendants())
+        {
+            IOperation? source = null;
+            if (op is IVariableDeclaratorOperation d && SymbolEqualityComparer.Default.Equals(d.Symbol, local))
+                source = d.GetVariableInitializer()?.Value;
+            else if (op is IDeclarationPatternOperation dp && SymbolEqualityComparer.Default.Equals(dp.DeclaredSymbol, local) && dp.Parent is IIsPatternOperation i1)
+                source = i1.Value;
+            else if (op is IRecursivePatternOperation rp && SymbolEqualityComparer.Default.Equals(rp.DeclaredSymbol, local) && rp.Parent is IIsPatternOperation i2)
+                source = i2.Value;
+            if (source is not null)
+                return Ops.Unwrap(source) is IPropertyReferenceOperation pr && SymbolEqualityComparer.Default.Equals(pr.Property, s.VmMemoryAttributes)
+                    ? Ops.ReferencedSymbol(pr.Instance)
+                    : null;
+        }
+        return null;
+    }
+
+    private static string? NoPrivateMemoryTypeOf(KvmSymbols s, IOperation root, ILocalSymbol vm)
+    {
+        foreach (var op in root.Descendants())
+            if (op is IVariableDeclaratorOperation d && SymbolEqualityComparer.Default.Equals(d.Symbol, vm))
+                return d.GetVariableInitializer()?.Value is { } v && Ops.Unwrap(v) is IInvocationOperation inv &&
+                       inv.TargetMethod.Name == "CreateVm" && KvmSymbols.Is(inv.TargetMethod.ContainingType, s.KvmSystem)
+                    ? NoPrivateMemoryType(s, inv)
+                    : null;
+        return null;
+    }
+
+    private static bool HasGmemSlot(KvmSymbols s, IOperation root, ISymbol vm)
+    {
+        foreach (var op in root.Descendants())
+        {
+            if (op is IInvocationOperation { TargetMethod.Name: "Add" } inv && KvmSymbols.Is(inv.TargetMethod.ContainingType, s.MemslotTable) &&
+                Ops.Receiver(inv) is { } r && Ops.Unwrap(r) is IPropertyReferenceOperation slots &&
+                SymbolEqualityComparer.Default.Equals(slots.Property, s.VmMemslots) &&
+                SymbolEqualityComparer.Default.Equals(Ops.ReferencedSymbol(slots.Instance), vm))
+            {
+                foreach (var p in inv.TargetMethod.Parameters)
+                    if (KvmSymbols.Is(p.Type, s.GmemFd) || KvmSymbols.Is(p.Type, s.GmemMapping))
+                        return true;
+            }
+        }
+        return false;
     }
 
     private static ulong? AttributesIn(IObjectOrCollectionInitializerOperation init)
@@ -231,8 +216,15 @@ public sealed class MemoryAttributesAnalyzer : DiagnosticAnalyzer
 
     /// <summary>Why the method itself shows in-place conversion is on for <paramref name="vm"/> at
     /// <paramref name="site"/>, or null (no evidence, or the call is the fallback branch of a check).</summary>
-    private static string? EvidenceReason(IEnumerable<(ISymbol Vm, IOperation Reference)> evidence, ISymbol vm, IOperation site)
+    private static string? EvidenceReason(KvmSymbols s, IOperation root, ISymbol vm, IOperation site)
     {
+        if (s.InPlaceConversionV8 is null)
+            return null;
+        var evidence = new List<(ISymbol Vm, IOperation Reference)>();
+        foreach (var op in root.Descendants())
+            if (op is IPropertyReferenceOperation pr && SymbolEqualityComparer.Default.Equals(pr.Property, s.InPlaceConversionV8) &&
+                Ops.ReferencedSymbol(pr.Instance) is { } owner)
+                evidence.Add((owner, pr));
         var found = false;
         foreach (var (v, reference) in evidence)
         {

@@ -84,6 +84,16 @@ internal static class Ops
         return inv.Instance;
     }
 
+    /// <summary>The root of the operation tree <paramref name="op"/> belongs to: the method (or accessor, lambda's
+    /// containing member, field initializer) body. Rules that need a second fact from the same method start from a
+    /// rare trigger operation and walk only this tree, so methods that do not use the SDK cost one callback.</summary>
+    public static IOperation Root(IOperation op)
+    {
+        while (op.Parent is { } p)
+            op = p;
+        return op;
+    }
+
     public static IArgumentOperation? Argument(IInvocationOperation inv, string parameterName)
     {
         foreach (var a in inv.Arguments)
