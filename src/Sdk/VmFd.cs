@@ -87,7 +87,8 @@ public sealed unsafe class VmFd : IDisposable
     /// ranges, ENOTTY when in-place conversion is disabled.
     /// </summary>
     /// <exception cref="NotSupportedException">The table's ioctl encodes a struct size other than the 128 bytes of v8.</exception>
-    [Experimental("KVMEXP001")]
+    [Experimental("KVMEXP001", UrlFormat = "docs/diagnostics/{0}.md",
+        Message = "In-place guest_memfd conversion follows the unmerged posting [PATCH v8 00/46] guest_memfd: In-place conversion support (2026-06-18); its ABI can change before merge")]
     public IGuestMemoryConversion? InPlaceConversionV8
     {
         get
@@ -113,7 +114,8 @@ public sealed unsafe class VmFd : IDisposable
     /// ioctl then fails with ENOTTY. For tests of the SDK's backend selection only.
     /// </summary>
     /// <exception cref="NotSupportedException">The table's ioctls encode a struct size other than 64 bytes.</exception>
-    [Experimental("KVMEXP002")]
+    [Experimental("KVMEXP002", UrlFormat = "docs/diagnostics/{0}.md",
+        Message = "KVM_GMEM_CONVERT_SHARED/PRIVATE follow the abandoned posting [RFC PATCH v2 00/51] 1G page support for guest_memfd (2025-05-14); no kernel will ship this ABI")]
     public IGuestMemoryConversion? InPlaceConversionRfcV2
     {
         get

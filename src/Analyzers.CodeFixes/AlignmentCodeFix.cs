@@ -1,0 +1,47 @@
+using System.Collections.Immutable;
+using System.Composition;
+using System.Globalization;
+using System.Threading.Tasks;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CodeActions;
+using Microsoft.CodeAnalysis.CodeFixes;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace Kvm.Analyzers.CodeFixes;
+
+/// <summary>KVM1003: replaces the constant with the page-aligned value — sizes and lengths rounded up, addresses and
+/// offsets rounded down (the title says which). Keeps hex if the original was hex.</summary>
+[ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(AlignmentCodeFix)), Shared]
+public sealed class AlignmentCodeFix : CodeFixProvider
+{
+    public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create(Descriptors.UnalignedId);
+
+    public override FixAllProvider GetFixAllProvider() => WellKnownFixAllProviders.BatchFixer;
+
+    public override async Task RegisterCodeFixesAsync(CodeFixContext context)
+    {
+        var root = await context.Document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
+        if (root is null)
+            return;
+        foreach (var d in context.Diagnostics)
+        {
+            if (!d.Properties.TryGetValue(AlignmentAnalyzer.AlignedKey, out var alignedText) ||
+                !ulong.TryParse(alignedText, NumberStyles.None, CultureInfo.InvariantCulture, out var aligned) ||
+                root.FindNode(d.Location.SourceSpan, getInnermostNodeForTie: true) is not ExpressionSyntax expr)
+                continue;
+            var up = d.Properties.TryGetValue(AlignmentAnalyzer.RoundKey, out var round) && round == "up";
+            var hex = expr.ToString().TrimStart('(').StartsWith("0x", System.StringComparison.OrdinalIgnoreCase) ||
+                      expr is not LiteralExpressionSyntax;
+            var text = hex ? "0x" + aligned.ToString("X", CultureInfo.InvariantCulture) : aligned.ToString(CultureInfo.InvariantCulture);
+            var title = up
+                ? $"Round the size up to the next page boundary ({text})"
+                : $"Round the address down to its page boundary ({text})";
+            context.RegisterCodeFix(CodeAction.Create(title, _ =>
+            {
+                var literal = SyntaxFactory.ParseExpression(text).WithTriviaFrom(expr);
+                return Task.FromResult(context.Document.WithSyntaxRoot(root.ReplaceNode(expr, literal)));
+            }, equivalenceKey: Descriptors.UnalignedId), d);
+        }
+    }
+}

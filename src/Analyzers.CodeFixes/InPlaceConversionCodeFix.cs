@@ -1,0 +1,59 @@
+using System.Collections.Immutable;
+using System.Composition;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CodeActions;
+using Microsoft.CodeAnalysis.CodeFixes;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace Kvm.Analyzers.CodeFixes;
+
+/// <summary>KVM1001: rewrites <c>vm.MemoryAttributes.Set(gpa, size, PRIVATE)</c> into
+/// <c>vm.InPlaceConversionV8!.ToPrivate(gpa, size)</c> (<c>TrySet</c> → <c>TryToPrivate</c>), the conversion that runs
+/// <c>KVM_SET_MEMORY_ATTRIBUTES2</c> on the guest_memfd backing the range. Offered only when the analyzer saw a
+/// guest_memfd memslot of the same VM added in the method (the in-place backend resolves the range through it).
+/// The result uses the experimental KVMEXP001 API.</summary>
+[ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(InPlaceConversionCodeFix)), Shared]
+public sealed class InPlaceConversionCodeFix : CodeFixProvider
+{
+    public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create(Descriptors.PrivateThroughVmId);
+
+    public override FixAllProvider GetFixAllProvider() => WellKnownFixAllProviders.BatchFixer;
+
+    public override Task RegisterCodeFixesAsync(CodeFixContext context)
+    {
+        foreach (var d in context.Diagnostics)
+        {
+            if (!d.Properties.ContainsKey(MemoryAttributesAnalyzer.FixableKey))
+                continue;
+            context.RegisterCodeFix(CodeAction.Create(
+                "Convert on the guest_memfd (InPlaceConversionV8.ToPrivate, experimental KVMEXP001)",
+                ct => RewriteAsync(context.Document, d.Location.SourceSpan, ct),
+                equivalenceKey: Descriptors.PrivateThroughVmId), d);
+        }
+        return Task.CompletedTask;
+    }
+
+    private static async Task<Document> RewriteAsync(Document document, Microsoft.CodeAnalysis.Text.TextSpan span, CancellationToken ct)
+    {
+        var root = await document.GetSyntaxRootAsync(ct).ConfigureAwait(false);
+        var model = await document.GetSemanticModelAsync(ct).ConfigureAwait(false);
+        if (root?.FindNode(span, getInnermostNodeForTie: true) is not InvocationExpressionSyntax call || model is null ||
+            model.GetOperation(call, ct) is not IInvocationOperation inv ||
+            Ops.Receiver(inv) is not { } receiver || Ops.Unwrap(receiver) is not IPropertyReferenceOperation { Instance: { } vm } ||
+            inv.Arguments.FirstOrDefault(a => a.Parameter?.Name == "gpa")?.Syntax is not ArgumentSyntax gpa ||
+            inv.Arguments.FirstOrDefault(a => a.Parameter?.Name == "size")?.Syntax is not ArgumentSyntax size)
+            return document;
+        var method = inv.TargetMethod.Name == "TrySet" ? "TryToPrivate" : "ToPrivate";
+        // vm.MemoryAttributes?.Set(...) is a conditional access: replace the whole expression.
+        SyntaxNode target = call.Parent is ConditionalAccessExpressionSyntax ca && ca.WhenNotNull == call ? ca : call;
+        var replacement = SyntaxFactory.ParseExpression(
+                $"{vm.Syntax.WithoutTrivia()}.InPlaceConversionV8!.{method}({gpa.Expression.WithoutTrivia()}, {size.Expression.WithoutTrivia()})")
+            .WithTriviaFrom(target);
+        return document.WithSyntaxRoot(root.ReplaceNode(target, replacement));
+    }
+}

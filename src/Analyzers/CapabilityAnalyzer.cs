@@ -1,0 +1,81 @@
+using System.Collections.Immutable;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace Kvm.Analyzers;
+
+/// <summary>KVM2001: a capability-gated ioctl issued through the raw typed escape hatch (<c>Sys.Ioctl</c> with a
+/// <c>KvmIoctls</c> request) in a method that neither checks the capability (raw <c>KVM_CHECK_EXTENSION</c> or
+/// <c>KvmCapabilities.Check/Has/CheckMask/CheckRaw</c>) nor holds the SDK's proof object (<c>vm.GuestMemfd</c>,
+/// <c>vm.MemoryAttributes</c>). Triggered by the gated call; only then is that method's tree searched.</summary>
+[DiagnosticAnalyzer(LanguageNames.CSharp)]
+public sealed class CapabilityAnalyzer : DiagnosticAnalyzer
+{
+    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(Descriptors.UncheckedCapability);
+
+    public override void Initialize(AnalysisContext context)
+    {
+        context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
+        context.EnableConcurrentExecution();
+        context.RegisterCompilationStartAction(start =>
+        {
+            if (KvmSymbols.TryCreate(start.Compilation) is not { } s || s.Sys is null || s.GatedIoctls.Count == 0)
+                return;
+            start.RegisterOperationAction(ctx =>
+            {
+                var inv = (IInvocationOperation)ctx.Operation;
+                if (!IsSysIoctl(s, inv) || Ordered(inv, 1) is not { } request || RequestField(request) is not { } field ||
+                    !s.GatedIoctls.TryGetValue(field, out var g))
+                    return;
+                if (!IsChecked(s, Ops.Root(inv), g.Number, field.Name))
+                    ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.UncheckedCapability, request.Value.Syntax.GetLocation(), field.Name, g.Cap, g.Errno));
+            }, OperationKind.Invocation);
+        });
+    }
+
+    private static bool IsSysIoctl(KvmSymbols s, IInvocationOperation inv) =>
+        inv.TargetMethod.Name == "Ioctl" && inv.Arguments.Length >= 2 && KvmSymbols.Is(inv.TargetMethod.ContainingType, s.Sys);
+
+    private static bool IsChecked(KvmSymbols s, IOperation root, long cap, string ioctl)
+    {
+        foreach (var op in root.Descendants())
+        {
+            switch (op)
+            {
+                case IInvocationOperation inv when IsSysIoctl(s, inv):
+                    if (Ordered(inv, 1) is { } req && SymbolEqualityComparer.Default.Equals(RequestField(req), s.CheckExtension) &&
+                        Ordered(inv, 2) is { } arg && Constants.Of(arg.Value) is { } v && (long)v == cap)
+                        return true;
+                    break;
+                case IInvocationOperation inv when inv.Arguments.Length == 1 && KvmSymbols.Is(inv.TargetMethod.ContainingType, s.KvmCapabilities):
+                    if (Constants.Of(inv.Arguments[0].Value) is { } c && (long)c == cap)
+                        return true;
+                    break;
+                case IPropertyReferenceOperation pr:
+                    if (ioctl == "KVM_CREATE_GUEST_MEMFD" && SymbolEqualityComparer.Default.Equals(pr.Property, s.VmGuestMemfd) ||
+                        ioctl == "KVM_SET_MEMORY_ATTRIBUTES" && SymbolEqualityComparer.Default.Equals(pr.Property, s.VmMemoryAttributes))
+                        return true;
+                    break;
+            }
+        }
+        return false;
+    }
+
+    private static IArgumentOperation? Ordered(IInvocationOperation inv, int ordinal)
+    {
+        foreach (var a in inv.Arguments)
+            if (a.Parameter?.Ordinal == ordinal)
+                return a;
+        return null;
+    }
+
+    /// <summary><c>KvmIoctls.X</c> or <c>KvmIoctls.X.Value</c>.</summary>
+    private static IFieldSymbol? RequestField(IArgumentOperation request)
+    {
+        var v = Ops.Unwrap(request.Value);
+        if (v is IPropertyReferenceOperation { Property.Name: "Value", Instance: { } instance })
+            v = Ops.Unwrap(instance);
+        return v is IFieldReferenceOperation { Field.IsStatic: true } f ? f.Field : null;
+    }
+}

@@ -1,0 +1,105 @@
+using System.Collections.Immutable;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace Kvm.Analyzers;
+
+/// <summary>KVM1004: constant flag combinations the kernel refuses (guest_memfd slot + READONLY/LOG_DIRTY_PAGES,
+/// KVM_MEM_GUEST_MEMFD on a v1 or host-memory slot, bits outside the bindings' GuestMemfdFlags / KvmMemFlags).
+/// KVM1005: Map() on a guest_memfd created in the same method with constant flags lacking GUEST_MEMFD_FLAG_MMAP.</summary>
+[DiagnosticAnalyzer(LanguageNames.CSharp)]
+public sealed class FlagsAnalyzer : DiagnosticAnalyzer
+{
+    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } =
+        ImmutableArray.Create(Descriptors.RefusedFlags, Descriptors.MapWithoutMmapFlag);
+
+    public override void Initialize(AnalysisContext context)
+    {
+        context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
+        context.EnableConcurrentExecution();
+        context.RegisterCompilationStartAction(start =>
+        {
+            if (KvmSymbols.TryCreate(start.Compilation) is not { } s)
+                return;
+
+            start.RegisterOperationAction(ctx => CheckInvocation(ctx, s, (IInvocationOperation)ctx.Operation), OperationKind.Invocation);
+            start.RegisterOperationAction(ctx => CheckStructFlags(ctx, s, (ISimpleAssignmentOperation)ctx.Operation), OperationKind.SimpleAssignment);
+
+            if (s.GmemFd is null || s.GuestMemfdFeature is null)
+                return;
+            // KVM1005 needs two facts from one method: Map() on a local (the trigger), and how that local was created.
+            start.RegisterOperationAction(ctx =>
+            {
+                var map = (IInvocationOperation)ctx.Operation;
+                if (map.TargetMethod.Name != "Map" || !KvmSymbols.Is(map.TargetMethod.ContainingType, s.GmemFd) ||
+                    Ops.Receiver(map) is not { } r || Ops.Unwrap(r) is not ILocalReferenceOperation l)
+                    return;
+                IInvocationOperation? create = null;
+                foreach (var op in Ops.Root(map).Descendants())
+                {
+                    if (op is IVariableDeclaratorOperation d && SymbolEqualityComparer.Default.Equals(d.Symbol, l.Local) &&
+                        d.GetVariableInitializer()?.Value is { } v && Ops.Unwrap(v) is IInvocationOperation inv && IsCreate(s, inv))
+                        create = inv;
+                    else if (op is ISimpleAssignmentOperation { Target: ILocalReferenceOperation t } && SymbolEqualityComparer.Default.Equals(t.Local, l.Local))
+                        return; // reassigned: which guest_memfd is mapped is not known here
+                }
+                if (create is null)
+                    return;
+                var flags = Ops.Argument(create, "flags");
+                ulong? value = flags is null || !Ops.IsExplicit(flags) ? 0 : Constants.Of(flags.Value);
+                if (value is { } f && (f & s.GmemFlagMmap) == 0)
+                    ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.MapWithoutMmapFlag, map.Syntax.GetLocation(),
+                        new[] { create.Syntax.GetLocation() }, l.Local.Name));
+            }, OperationKind.Invocation);
+        });
+    }
+
+    private static bool IsCreate(KvmSymbols s, IInvocationOperation inv) =>
+        inv.TargetMethod.Name == "Create" && KvmSymbols.Is(inv.TargetMethod.ContainingType, s.GuestMemfdFeature);
+
+    private static void CheckInvocation(OperationAnalysisContext ctx, KvmSymbols s, IInvocationOperation inv)
+    {
+        var m = inv.TargetMethod;
+        if (KvmSymbols.Is(m.ContainingType, s.GuestMemfdFeature) && m.Name is "Create" or "TryCreate")
+        {
+            if (Ops.Argument(inv, "flags") is { } a && Ops.IsExplicit(a) && Constants.Of(a.Value) is { } v && (v & ~s.KnownGmemFlags) != 0)
+                Report(ctx, a.Value, $"guest_memfd flag bits 0x{v & ~s.KnownGmemFlags:X} are not GuestMemfdFlags the bindings define: KVM_CREATE_GUEST_MEMFD answers EINVAL");
+        }
+        else if (KvmSymbols.Is(m.ContainingType, s.MemslotTable) && m.Name is "Add" or "AddUserMemory")
+        {
+            if (Ops.Argument(inv, "flags") is { } a && Ops.IsExplicit(a) && Constants.Of(a.Value) is { } v)
+            {
+                if ((v & s.MemGuestMemfd) != 0)
+                    Report(ctx, a.Value, "KVM_MEM_GUEST_MEMFD on a slot without a guest_memfd: the kernel answers EINVAL (EBADF for fd 0); use the GmemFd or GmemMapping overload of Add, which sets it");
+                else if ((v & ~s.KnownMemFlags) != 0)
+                    Report(ctx, a.Value, $"memslot flag bits 0x{v & ~s.KnownMemFlags:X} are not KvmMemFlags the bindings define: KVM_SET_USER_MEMORY_REGION2 answers EINVAL");
+            }
+        }
+    }
+
+    private static void CheckStructFlags(OperationAnalysisContext ctx, KvmSymbols s, ISimpleAssignmentOperation a)
+    {
+        if (a.Target is not IFieldReferenceOperation { Field.Name: "flags" } f || Constants.Of(a.Value) is not { } v)
+            return;
+        var t = f.Field.ContainingType.OriginalDefinition;
+        if (KvmSymbols.Is(t, s.Region2Struct))
+        {
+            if ((v & s.MemGuestMemfd) != 0 && (v & (s.MemReadonly | s.MemLogDirty)) != 0)
+                Report(ctx, a.Value, $"a guest_memfd memslot cannot be {((v & s.MemReadonly) != 0 ? "KVM_MEM_READONLY" : "KVM_MEM_LOG_DIRTY_PAGES")}: KVM_SET_USER_MEMORY_REGION2 answers EINVAL");
+            else if ((v & ~s.KnownMemFlags) != 0)
+                Report(ctx, a.Value, $"memslot flag bits 0x{v & ~s.KnownMemFlags:X} are not KvmMemFlags the bindings define: KVM_SET_USER_MEMORY_REGION2 answers EINVAL");
+        }
+        else if (KvmSymbols.Is(t, s.RegionStruct) && (v & ~(s.MemReadonly | s.MemLogDirty)) != 0)
+        {
+            Report(ctx, a.Value, "KVM_SET_USER_MEMORY_REGION (v1) accepts only KVM_MEM_LOG_DIRTY_PAGES and KVM_MEM_READONLY: the kernel answers EINVAL; guest_memfd slots need KVM_SET_USER_MEMORY_REGION2");
+        }
+        else if (KvmSymbols.Is(t, s.CreateGuestMemfdStruct) && (v & ~s.KnownGmemFlags) != 0)
+        {
+            Report(ctx, a.Value, $"guest_memfd flag bits 0x{v & ~s.KnownGmemFlags:X} are not GuestMemfdFlags the bindings define: KVM_CREATE_GUEST_MEMFD answers EINVAL");
+        }
+    }
+
+    private static void Report(OperationAnalysisContext ctx, IOperation at, string message) =>
+        ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.RefusedFlags, at.Syntax.GetLocation(), message));
+}

@@ -1,0 +1,156 @@
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using Microsoft.CodeAnalysis;
+
+namespace Kvm.Analyzers;
+
+/// <summary>The SDK symbols the analyzers match against, resolved once per compilation (in CompilationStart).
+/// <see cref="TryCreate"/> returns null when the compilation does not reference Kvm.Sdk, and the analyzers then
+/// register nothing.</summary>
+internal sealed class KvmSymbols
+{
+    private KvmSymbols(Compilation c, INamedTypeSymbol vmFd)
+    {
+        VmFd = vmFd;
+        KvmSystem = c.GetTypeByMetadataName("Kvm.KvmSystem");
+        VcpuFd = c.GetTypeByMetadataName("Kvm.VcpuFd");
+        GmemFd = c.GetTypeByMetadataName("Kvm.GmemFd");
+        SlotHandle = c.GetTypeByMetadataName("Kvm.SlotHandle");
+        HostMapping = c.GetTypeByMetadataName("Kvm.HostMapping");
+        GmemMapping = c.GetTypeByMetadataName("Kvm.GmemMapping");
+        HostMemory = c.GetTypeByMetadataName("Kvm.HostMemory");
+        GuestMemfdFeature = c.GetTypeByMetadataName("Kvm.GuestMemfdFeature");
+        MemoryAttributesFeature = c.GetTypeByMetadataName("Kvm.MemoryAttributesFeature");
+        MemslotTable = c.GetTypeByMetadataName("Kvm.MemslotTable");
+        Conversion = c.GetTypeByMetadataName("Kvm.IGuestMemoryConversion");
+        KvmCapabilities = c.GetTypeByMetadataName("Kvm.KvmCapabilities");
+        VmType = c.GetTypeByMetadataName("Kvm.VmType");
+        Sys = c.GetTypeByMetadataName("Kvm.Interop.Sys");
+        KvmIoctls = c.GetTypeByMetadataName("Kvm.Interop.KvmIoctls");
+        KvmCap = c.GetTypeByMetadataName("Kvm.Interop.KvmCap");
+        GuestMemfdFlags = c.GetTypeByMetadataName("Kvm.Interop.GuestMemfdFlags");
+        KvmMemFlags = c.GetTypeByMetadataName("Kvm.Interop.KvmMemFlags");
+        X86VmType = c.GetTypeByMetadataName("Kvm.Interop.X86VmType");
+        MemoryAttributesStruct = c.GetTypeByMetadataName("Kvm.Interop.kvm_memory_attributes");
+        CreateGuestMemfdStruct = c.GetTypeByMetadataName("Kvm.Interop.kvm_create_guest_memfd");
+        Region2Struct = c.GetTypeByMetadataName("Kvm.Interop.kvm_userspace_memory_region2");
+        RegionStruct = c.GetTypeByMetadataName("Kvm.Interop.kvm_userspace_memory_region");
+        PreFaultStruct = c.GetTypeByMetadataName("Kvm.Interop.kvm_pre_fault_memory");
+
+        KnownGmemFlags = EnumMask(GuestMemfdFlags);
+        KnownMemFlags = EnumMask(KvmMemFlags);
+        MemGuestMemfd = EnumValue(KvmMemFlags, "KVM_MEM_GUEST_MEMFD") ?? 4;
+        MemReadonly = EnumValue(KvmMemFlags, "KVM_MEM_READONLY") ?? 2;
+        MemLogDirty = EnumValue(KvmMemFlags, "KVM_MEM_LOG_DIRTY_PAGES") ?? 1;
+        GmemFlagMmap = EnumValue(GuestMemfdFlags, "GUEST_MEMFD_FLAG_MMAP") ?? 1;
+        AttributePrivate = EnumValue(c.GetTypeByMetadataName("Kvm.Interop.KvmMemoryAttributes"), "KVM_MEMORY_ATTRIBUTE_PRIVATE") ?? 8;
+
+        InPlaceConversionV8 = Member<IPropertySymbol>(VmFd, "InPlaceConversionV8");
+        InPlaceConversionRfcV2 = Member<IPropertySymbol>(VmFd, "InPlaceConversionRfcV2");
+        VmMemoryAttributes = Member<IPropertySymbol>(VmFd, "MemoryAttributes");
+        VmGuestMemfd = Member<IPropertySymbol>(VmFd, "GuestMemfd");
+        VmMemslots = Member<IPropertySymbol>(VmFd, "Memslots");
+
+        // Ioctls whose capability the types cannot enforce when issued raw: request field -> capability (name, number).
+        var gated = new Dictionary<ISymbol, (string Cap, long Number, string Errno)>(SymbolEqualityComparer.Default);
+        AddGate(gated, "KVM_CREATE_GUEST_MEMFD", "KVM_CAP_GUEST_MEMFD", "EINVAL/ENOTTY");
+        AddGate(gated, "KVM_SET_MEMORY_ATTRIBUTES", "KVM_CAP_MEMORY_ATTRIBUTES", "ENOTTY/EINVAL");
+        AddGate(gated, "KVM_SET_USER_MEMORY_REGION2", "KVM_CAP_USER_MEMORY2", "ENOTTY");
+        AddGate(gated, "KVM_PRE_FAULT_MEMORY", "KVM_CAP_PRE_FAULT_MEMORY", "ENOTTY/EOPNOTSUPP");
+        GatedIoctls = gated;
+        CheckExtension = Member<IFieldSymbol>(KvmIoctls, "KVM_CHECK_EXTENSION");
+        SetMemoryAttributesIoctl = Member<IFieldSymbol>(KvmIoctls, "KVM_SET_MEMORY_ATTRIBUTES");
+    }
+
+    public INamedTypeSymbol VmFd { get; }
+    public INamedTypeSymbol? KvmSystem { get; }
+    public INamedTypeSymbol? VcpuFd { get; }
+    public INamedTypeSymbol? GmemFd { get; }
+    public INamedTypeSymbol? SlotHandle { get; }
+    public INamedTypeSymbol? HostMapping { get; }
+    public INamedTypeSymbol? GmemMapping { get; }
+    public INamedTypeSymbol? HostMemory { get; }
+    public INamedTypeSymbol? GuestMemfdFeature { get; }
+    public INamedTypeSymbol? MemoryAttributesFeature { get; }
+    public INamedTypeSymbol? MemslotTable { get; }
+    public INamedTypeSymbol? Conversion { get; }
+    public INamedTypeSymbol? KvmCapabilities { get; }
+    public INamedTypeSymbol? VmType { get; }
+    public INamedTypeSymbol? Sys { get; }
+    public INamedTypeSymbol? KvmIoctls { get; }
+    public INamedTypeSymbol? KvmCap { get; }
+    public INamedTypeSymbol? GuestMemfdFlags { get; }
+    public INamedTypeSymbol? KvmMemFlags { get; }
+    public INamedTypeSymbol? X86VmType { get; }
+    public INamedTypeSymbol? MemoryAttributesStruct { get; }
+    public INamedTypeSymbol? CreateGuestMemfdStruct { get; }
+    public INamedTypeSymbol? Region2Struct { get; }
+    public INamedTypeSymbol? RegionStruct { get; }
+    public INamedTypeSymbol? PreFaultStruct { get; }
+    public ulong KnownGmemFlags { get; }
+    public ulong KnownMemFlags { get; }
+    public ulong MemGuestMemfd { get; }
+    public ulong MemReadonly { get; }
+    public ulong MemLogDirty { get; }
+    public ulong GmemFlagMmap { get; }
+    public ulong AttributePrivate { get; }
+    public IPropertySymbol? InPlaceConversionV8 { get; }
+    public IPropertySymbol? InPlaceConversionRfcV2 { get; }
+    public IPropertySymbol? VmMemoryAttributes { get; }
+    public IPropertySymbol? VmGuestMemfd { get; }
+    public IPropertySymbol? VmMemslots { get; }
+    public IReadOnlyDictionary<ISymbol, (string Cap, long Number, string Errno)> GatedIoctls { get; }
+    public IFieldSymbol? CheckExtension { get; }
+    public IFieldSymbol? SetMemoryAttributesIoctl { get; }
+
+    public static KvmSymbols? TryCreate(Compilation compilation) =>
+        compilation.GetTypeByMetadataName("Kvm.VmFd") is { } vm ? new KvmSymbols(compilation, vm) : null;
+
+    public static bool Is(ITypeSymbol? type, INamedTypeSymbol? expected) =>
+        expected is not null && SymbolEqualityComparer.Default.Equals(type?.OriginalDefinition, expected);
+
+    public bool IsSdkHandle(ITypeSymbol? type, out string resource)
+    {
+        resource = "";
+        if (type is null)
+            return false;
+        if (Is(type, KvmSystem)) { resource = "/dev/kvm fd"; return true; }
+        if (Is(type, VmFd)) { resource = "VM fd (and its memslots)"; return true; }
+        if (Is(type, VcpuFd)) { resource = "vCPU fd and kvm_run mapping"; return true; }
+        if (Is(type, GmemFd)) { resource = "guest_memfd fd"; return true; }
+        for (var t = type; t is not null; t = t.BaseType)
+            if (Is(t, HostMapping)) { resource = "host mapping"; return true; }
+        return false;
+    }
+
+    private void AddGate(Dictionary<ISymbol, (string, long, string)> map, string ioctl, string cap, string errno)
+    {
+        if (Member<IFieldSymbol>(KvmIoctls, ioctl) is { } f && KvmCap?.GetMembers(cap).Length > 0 &&
+            KvmCap.GetMembers(cap)[0] is IFieldSymbol { HasConstantValue: true } c)
+            map[f] = (cap, System.Convert.ToInt64(c.ConstantValue, System.Globalization.CultureInfo.InvariantCulture), errno);
+    }
+
+    private static T? Member<T>(INamedTypeSymbol? type, string name) where T : class, ISymbol
+    {
+        if (type is null)
+            return null;
+        foreach (var m in type.GetMembers(name))
+            if (m is T t)
+                return t;
+        return null;
+    }
+
+    private static ulong? EnumValue(INamedTypeSymbol? type, string name) =>
+        Member<IFieldSymbol>(type, name) is { HasConstantValue: true } f ? Constants.ToUInt64(f.ConstantValue) : null;
+
+    private static ulong EnumMask(INamedTypeSymbol? type)
+    {
+        ulong mask = 0;
+        if (type is null)
+            return 0;
+        foreach (var m in type.GetMembers())
+            if (m is IFieldSymbol { HasConstantValue: true } f && Constants.ToUInt64(f.ConstantValue) is { } v)
+                mask |= v;
+        return mask;
+    }
+}

@@ -1,0 +1,100 @@
+using Kvm.Analyzers.CodeFixes;
+using Kvm.Analyzers.Tests.Support;
+
+namespace Kvm.Analyzers.Tests;
+
+public class HandleLifetimeTests
+{
+    [Fact]
+    public Task Handles_dropped_on_the_floor_are_reported() => Verify.Analyzer<HandleLifetimeAnalyzer>("""
+        class C
+        {
+            void M(KvmSystem kvm, GuestMemfdFeature f)
+            {
+                var vm = {|KVM1006:kvm.CreateVm()|};
+                var vcpu = {|KVM1006:vm.CreateVcpu(0)|};
+                vcpu.Run();
+                {|KVM1006:f.Create(4096)|};
+                var caps = {|KVM1006:KvmSystem.Open()|}.Capabilities;
+                var mem = {|KVM1006:kvm.AllocateHostMemory(4096)|};
+                mem.Write(0, new byte[] { 1 });
+            }
+        }
+        """);
+
+    [Fact]
+    public Task Disposed_handles_are_silent() => Verify.Analyzer<HandleLifetimeAnalyzer>("""
+        class C
+        {
+            void M()
+            {
+                using var kvm = KvmSystem.Open();
+                using (var vm = kvm.CreateVm())
+                {
+                    var vcpu = vm.CreateVcpu(0);
+                    try { vcpu.Run(); }
+                    finally { vcpu.Dispose(); }
+                }
+                var other = kvm.CreateVm();
+                using (other) { }
+                var g = other.GuestMemfd?.Create(4096);
+                g?.Dispose();
+            }
+        }
+        """);
+
+    [Fact]
+    public Task Handles_handed_on_are_silent() => Verify.Analyzer<HandleLifetimeAnalyzer>("""
+        using System.Collections.Generic;
+        class C
+        {
+            VmFd? _vm;
+            readonly List<VcpuFd> _vcpus = new();
+            VmFd Create(KvmSystem kvm) => kvm.CreateVm();
+            VmFd Returned(KvmSystem kvm) { var vm = kvm.CreateVm(); return vm; }
+            void Stored(KvmSystem kvm) { var vm = kvm.CreateVm(); _vm = vm; _vcpus.Add(vm.CreateVcpu(0)); }
+            void Passed(KvmSystem kvm) { var vm = kvm.CreateVm(); Keep(vm); }
+            void Captured(KvmSystem kvm) { var vm = kvm.CreateVm(); Action a = () => vm.Dispose(); a(); }
+            static void Keep(VmFd vm) { }
+        }
+        """);
+
+    [Fact]
+    public Task Memslots_owned_by_their_VM_are_silent() => Verify.Analyzer<HandleLifetimeAnalyzer>("""
+        class C
+        {
+            void M(VmFd vm, HostMemory mem)
+            {
+                vm.Memslots.Add(0, mem);                  // the VM deletes its memslots on Dispose
+                var slot = vm.Memslots.Add(0x10000, mem);
+                var found = vm.Memslots.Find(0);
+                var g = slot.GuestMemfd;                   // a property, not a new handle
+            }
+        }
+        """);
+
+    [Fact]
+    public Task Fix_adds_using_with_fix_all() => Verify.Fix<HandleLifetimeAnalyzer, UsingCodeFix>("""
+        class C
+        {
+            void M(KvmSystem kvm)
+            {
+                // the VM
+                var vm = {|KVM1006:kvm.CreateVm()|};
+                var vcpu = {|KVM1006:vm.CreateVcpu(0)|};
+                vcpu.Run();
+            }
+        }
+        """, """
+        class C
+        {
+            void M(KvmSystem kvm)
+            {
+                // the VM
+                using var vm = kvm.CreateVm();
+                using var vcpu = vm.CreateVcpu(0);
+                vcpu.Run();
+            }
+        }
+        """);
+}

@@ -1,0 +1,57 @@
+using System.Collections.Immutable;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CodeFixes;
+using Microsoft.CodeAnalysis.CSharp.Testing;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Testing;
+
+namespace Kvm.Analyzers.Tests.Support;
+
+/// <summary>Runs an analyzer (and optionally a code fix) over a snippet compiled against the real Kvm.Sdk.dll, with
+/// offline .NET 10 reference assemblies (no package download at test time).</summary>
+internal static class Verify
+{
+    /// <summary>Usings every snippet gets; tests write only the class.</summary>
+    public const string Usings = "using System;\nusing Kvm;\nusing Kvm.Interop;\n";
+
+    public const string InPlaceOn = "build_property.KvmInPlaceConversion = true";
+
+    public static ImmutableArray<MetadataReference> References { get; } = Basic.Reference.Assemblies.Net100.References.All
+        .Cast<MetadataReference>()
+        .Append(MetadataReference.CreateFromFile(typeof(Kvm.VmFd).Assembly.Location))
+        .ToImmutableArray();
+
+    public static DiagnosticResult Diagnostic(string id) => new(id, DiagnosticSeverity.Warning);
+
+    public static async Task Analyzer<TAnalyzer>(string source, params string[] globalConfig)
+        where TAnalyzer : DiagnosticAnalyzer, new()
+    {
+        var test = new CSharpAnalyzerTest<TAnalyzer, DefaultVerifier> { ReferenceAssemblies = new ReferenceAssemblies("net10.0") };
+        Prepare(test.TestState, Usings + source, globalConfig);
+        test.SolutionTransforms.Add(AllowUnsafe);
+        await test.RunAsync();
+    }
+
+    public static async Task Fix<TAnalyzer, TFix>(string source, string fixedSource, params string[] globalConfig)
+        where TAnalyzer : DiagnosticAnalyzer, new()
+        where TFix : CodeFixProvider, new()
+    {
+        var test = new CSharpCodeFixTest<TAnalyzer, TFix, DefaultVerifier> { ReferenceAssemblies = new ReferenceAssemblies("net10.0") };
+        Prepare(test.TestState, Usings + source, globalConfig);
+        Prepare(test.FixedState, Usings + fixedSource, globalConfig);
+        test.SolutionTransforms.Add(AllowUnsafe);
+        await test.RunAsync();
+    }
+
+    private static Solution AllowUnsafe(Solution solution, ProjectId id) =>
+        solution.WithProjectCompilationOptions(id,
+            ((Microsoft.CodeAnalysis.CSharp.CSharpCompilationOptions)solution.GetProject(id)!.CompilationOptions!).WithAllowUnsafe(true));
+
+    private static void Prepare(SolutionState state, string source, string[] globalConfig)
+    {
+        state.Sources.Add(source);
+        state.AdditionalReferences.AddRange(References);
+        if (globalConfig.Length > 0)
+            state.AnalyzerConfigFiles.Add(("/.globalconfig", "is_global = true\n" + string.Join("\n", globalConfig) + "\n"));
+    }
+}
