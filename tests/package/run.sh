@@ -19,8 +19,13 @@ if ! dotnet pack "$ROOT/src/Sdk" -c Release -o "$W/feed" -p:Version="$VERSION" -
   cat "$W/pack.log"; bad "dotnet pack"; finish
 fi
 NUPKG=$W/feed/Kvm.Sdk.$VERSION.nupkg
-if unzip -l "$NUPKG" | grep -q 'analyzers/dotnet/cs/Kvm.Sdk.Generators.dll' && unzip -l "$NUPKG" | grep -q 'analyzers/dotnet/cs/Kvm.Sdk.Analyzers.dll' \
-   && unzip -l "$NUPKG" | grep -q 'buildTransitive/Kvm.Sdk.targets'; then ok "package layout (generator, analyzers, buildTransitive targets)"; else unzip -l "$NUPKG"; bad "package layout"; fi
+# (listed to a file first: `unzip | grep -q` under pipefail fails whenever grep stops reading early)
+unzip -l "$NUPKG" > "$W/nupkg.txt" 2>&1
+if grep -q 'analyzers/dotnet/cs/Kvm.Sdk.Generators.dll' "$W/nupkg.txt" && grep -q 'analyzers/dotnet/cs/Kvm.Sdk.Analyzers.dll' "$W/nupkg.txt" \
+   && grep -q 'analyzers/dotnet/cs/Kvm.Sdk.Analyzers.CodeFixes.dll' "$W/nupkg.txt" && grep -q 'buildTransitive/Kvm.Sdk.targets' "$W/nupkg.txt" \
+   && grep -q 'lib/net10.0/Kvm.Sdk.dll' "$W/nupkg.txt" && grep -q 'lib/net10.0/Kvm.Sdk.xml' "$W/nupkg.txt"; then
+  ok "package layout (library + XML docs, generator, analyzers, code fixes, build/buildTransitive targets)"
+else cat "$W/nupkg.txt"; bad "package layout"; fi
 
 # A project that consumes the package from the local feed (the machine's own NuGet sources stay in effect).
 new_project() {
@@ -79,7 +84,7 @@ else grep -E 'error|warning' "$W/misuse-build.log" | head -5; bad "analyzer KVM1
 # (3) the app in the newest kernel lane
 if [ -f "$W/app/bin/Release/net10.0/App.dll" ]; then
   if "$ROOT/tests/kvm-guest/run.sh" --quiet --console "$W/console.log" -- dotnet "$W/app/bin/Release/net10.0/App.dll" > "$W/run.log" 2>&1 \
-     && grep -q 'PACKAGE-APP: OK' "$W/run.log"; then ok "the app creates a VM with guest_memfd in the newest lane ($(grep -o 'on KVM_X86[A-Z_]*' "$W/run.log" | head -1))"
-  else tail -20 "$W/run.log"; bad "the app in the newest lane"; fi
+     && grep -q 'PACKAGE-APP: OK' "$W/console.log"; then ok "the app creates a VM with guest_memfd in the newest lane ($(grep -o 'PACKAGE-APP: OK.*' "$W/console.log" | head -1 | tr -d '\r'))"
+  else tail -20 "$W/run.log"; grep -a 'PACKAGE-APP\|regenerated\|Exception' "$W/console.log" | head; bad "the app in the newest lane"; fi
 else bad "the app in the newest lane (not built)"; fi
 finish
