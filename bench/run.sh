@@ -6,6 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p bench/results
 dotnet run -c Release --project bench/Benchmarks -- --filter "${1:-*}" --artifacts bench/results/bdn
+if [ -r /dev/kvm ]; then
+  gcc -O2 -o /tmp/kvm-ioctl-loop bench/c/ioctl_loop.c && /tmp/kvm-ioctl-loop | tee bench/results/c-ioctl.txt
+fi
 V=uapi-headers/$(cat uapi-headers/DEFAULT)
 if command -v hyperfine >/dev/null && command -v bindgen >/dev/null; then
   dotnet build src/Cli -c Release -v q -nologo
