@@ -53,16 +53,20 @@ internal sealed class AbiDiff
             if (changes.Count > 0) d.LayoutChanged.Add($"{s.Name}: {string.Join("; ", changes)}");
         }
 
-        // One number, two names, in the same family or among ioctls: a proposed number reused by a release.
+        // One number, two names, in the same family or among ioctls — where the change brings a name in (a
+        // proposed number reused by a release); collisions both sides already had are not news.
+        var namesA = new HashSet<string>(a.Constants.Select(c => c.Name).Concat(a.Ioctls.Select(i => i.Name)));
+        var namesB = new HashSet<string>(b.Constants.Select(c => c.Name).Concat(b.Ioctls.Select(i => i.Name)));
+        bool IsNew(IEnumerable<string> names) => names.Any(n => !(namesA.Contains(n) && namesB.Contains(n)));
         foreach (var fam in a.Constants.Concat(b.Constants).Where(c => c.Family is not null).GroupBy(c => (c.Family, c.Bits)))
         {
             var names = fam.Select(c => c.Name).Distinct().ToList();
-            if (names.Count > 1 && fam.Key.Family != "KvmExit") d.Collisions.Add($"{fam.Key.Family} {fam.First().Value}: {string.Join(", ", names)}");
+            if (names.Count > 1 && fam.Key.Family != "KvmExit" && IsNew(names)) d.Collisions.Add($"{fam.Key.Family} {fam.First().Value}: {string.Join(", ", names)}");
         }
         foreach (var g in a.Ioctls.Concat(b.Ioctls).GroupBy(i => i.Value))
         {
             var names = g.Select(i => i.Name).Distinct().ToList();
-            if (names.Count > 1) d.Collisions.Add($"ioctl 0x{g.Key:X}: {string.Join(", ", names)}");
+            if (names.Count > 1 && IsNew(names)) d.Collisions.Add($"ioctl 0x{g.Key:X}: {string.Join(", ", names)}");
         }
         return d;
     }
