@@ -19,6 +19,17 @@ public sealed class AlignmentAnalyzer : DiagnosticAnalyzer
 
     private enum Kind { Address, Size }
 
+    private static readonly HashSet<string> MethodNames = new()
+    {
+        "Add", "AddUserMemory", "Set", "TrySet", "Create", "TryCreate", "Allocate", "TryAllocate", "PunchHole", "TryPunchHole",
+        "ToPrivate", "ToShared", "TryToPrivate", "TryToShared", "AllocateHostMemory",
+    };
+
+    private static readonly HashSet<string> FieldNames = new()
+    {
+        "guest_phys_addr", "memory_size", "userspace_addr", "guest_memfd_offset", "address", "size", "gpa",
+    };
+
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(Descriptors.Unaligned);
 
     public override void Initialize(AnalysisContext context)
@@ -64,7 +75,8 @@ public sealed class AlignmentAnalyzer : DiagnosticAnalyzer
             {
                 var inv = (IInvocationOperation)ctx.Operation;
                 var m = inv.TargetMethod;
-                if (!methods.TryGetValue(m.ContainingType.OriginalDefinition, out var entry) || !entry.Names.Contains(m.Name))
+                // Cheapest test first: most invocations in a project are not to one of these few method names.
+                if (!MethodNames.Contains(m.Name) || !methods.TryGetValue(m.ContainingType.OriginalDefinition, out var entry) || !entry.Names.Contains(m.Name))
                     return;
                 foreach (var a in inv.Arguments)
                 {
@@ -76,18 +88,19 @@ public sealed class AlignmentAnalyzer : DiagnosticAnalyzer
                         "size" or "length" => Kind.Size,
                         _ => null,
                     };
-                    if (kind is { } k)
-                        Check(ctx.ReportDiagnostic, a.Value, k, $"The {entry.Label} {Describe(a.Parameter.Name, k)} '{a.Parameter.Name}' of {m.ContainingType.Name}.{m.Name}");
+                    if (kind is { } k && Unaligned(a.Value, k) is { } bad)
+                        Report(ctx, a.Value, k, bad, $"The {entry.Label} {Describe(a.Parameter.Name, k)} '{a.Parameter.Name}' of {m.ContainingType.Name}.{m.Name}");
                 }
             }, OperationKind.Invocation);
 
             start.RegisterOperationAction(ctx =>
             {
                 var assign = (ISimpleAssignmentOperation)ctx.Operation;
-                if (assign.Target is not IFieldReferenceOperation f || !fields.TryGetValue(f.Field.ContainingType.OriginalDefinition, out var entry) ||
+                if (assign.Target is not IFieldReferenceOperation f || !FieldNames.Contains(f.Field.Name) || !fields.TryGetValue(f.Field.ContainingType.OriginalDefinition, out var entry) ||
                     !entry.Fields.TryGetValue(f.Field.Name, out var kind))
                     return;
-                Check(ctx.ReportDiagnostic, assign.Value, kind, $"{entry.Label}.{f.Field.Name}");
+                if (Unaligned(assign.Value, kind) is { } bad)
+                    Report(ctx, assign.Value, kind, bad, $"{entry.Label}.{f.Field.Name}");
             }, OperationKind.SimpleAssignment);
         });
     }
@@ -95,24 +108,16 @@ public sealed class AlignmentAnalyzer : DiagnosticAnalyzer
     private static string Describe(string parameter, Kind k) =>
         k == Kind.Size ? "length" : parameter.EndsWith("ffset", System.StringComparison.Ordinal) ? "offset" : "address";
 
-    private static void Check(System.Action<Diagnostic> report, IOperation value, Kind kind, string what)
+    /// <summary>The constant if it is unaligned (and roundable), else null. Allocation-free on the common path.</summary>
+    private static ulong? Unaligned(IOperation value, Kind kind) =>
+        Constants.Of(value) is { } v && v % PageSize != 0 && (kind != Kind.Size || v <= ulong.MaxValue - (PageSize - 1)) ? v : null;
+
+    private static void Report(OperationAnalysisContext ctx, IOperation value, Kind kind, ulong v, string what)
     {
-        if (Constants.Of(value) is not { } v || v % PageSize == 0)
-            return;
-        ulong aligned;
-        if (kind == Kind.Size)
-        {
-            if (v > ulong.MaxValue - (PageSize - 1))
-                return;
-            aligned = (v + PageSize - 1) & ~(PageSize - 1);
-        }
-        else
-        {
-            aligned = v & ~(PageSize - 1);
-        }
+        var aligned = kind == Kind.Size ? (v + PageSize - 1) & ~(PageSize - 1) : v & ~(PageSize - 1);
         var props = ImmutableDictionary<string, string?>.Empty
             .Add(RoundKey, kind == Kind.Size ? "up" : "down")
             .Add(AlignedKey, aligned.ToString(CultureInfo.InvariantCulture));
-        report(Diagnostic.Create(Descriptors.Unaligned, value.Syntax.GetLocation(), props, what, v));
+        ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.Unaligned, value.Syntax.GetLocation(), props, what, v));
     }
 }

@@ -61,6 +61,8 @@ public sealed class FlagsAnalyzer : DiagnosticAnalyzer
     private static void CheckInvocation(OperationAnalysisContext ctx, KvmSymbols s, IInvocationOperation inv)
     {
         var m = inv.TargetMethod;
+        if (m.Name is not ("Create" or "TryCreate" or "Add" or "AddUserMemory"))
+            return;
         if (KvmSymbols.Is(m.ContainingType, s.GuestMemfdFeature) && m.Name is "Create" or "TryCreate")
         {
             if (Ops.Argument(inv, "flags") is { } a && Ops.IsExplicit(a) && Constants.Of(a.Value) is { } v && (v & ~s.KnownGmemFlags) != 0)

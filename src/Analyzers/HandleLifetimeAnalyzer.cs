@@ -30,7 +30,8 @@ public sealed class HandleLifetimeAnalyzer : DiagnosticAnalyzer
             start.RegisterOperationAction(ctx =>
             {
                 var inv = (IInvocationOperation)ctx.Operation;
-                if (!SymbolEqualityComparer.Default.Equals(inv.TargetMethod.ContainingAssembly, sdk) ||
+                if (inv.TargetMethod.Name is not ("Open" or "CreateVm" or "CreateVcpu" or "Create" or "Map" or "AllocateHostMemory") ||
+                    !SymbolEqualityComparer.Default.Equals(inv.TargetMethod.ContainingAssembly, sdk) ||
                     !s.IsSdkHandle(inv.Type, out var resource))
                     return;
                 switch (Ops.ParentSkippingConversions(inv))
