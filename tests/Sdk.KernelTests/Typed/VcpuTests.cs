@@ -11,7 +11,8 @@ public class VcpuTests
         var vm = kvm.CreateVm();
         if (HasMappableGmem(vm))
         {
-            var gmem = vm.GuestMemfd!.Create(16 * Page, MmapShared);
+            // The mapping and the slot keep the guest_memfd open; this object can go now (found by KVM1006).
+            using var gmem = vm.GuestMemfd!.Create(16 * Page, MmapShared);
             var map = gmem.Map();
             map.Write(0, code);
             return (vm, map, vm.Memslots.Add(0, map));
