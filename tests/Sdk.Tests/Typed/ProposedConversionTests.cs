@@ -47,8 +47,8 @@ public unsafe class ProposedConversionTests
         var sys = new FakeSyscalls();
         sys.Caps[250] = 8;
         using var kvm = KvmSystem.OpenWith(sys);
-        using var vm = kvm.CreateVm();
-        Assert.Null(vm.InPlaceConversionV8);
+        using var released = kvm.CreateVm();
+        Assert.Null(released.InPlaceConversionV8);
 
         var (_, _, vmWrong, _) = Setup(ProposedAbiTables.V8WrongSize, 250, 8);
         Assert.Contains("128-byte", Assert.Throws<NotSupportedException>(() => vmWrong.InPlaceConversionV8).Message);
