@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Rebuilds kvm.ko, kvm-amd.ko and kvm-intel.ko of a Debian kernel with CONFIG_KVM_SW_PROTECTED_VM, which Debian
 # leaves off, so that KVM_X86_SW_PROTECTED_VM (private memory without SEV/TDX hardware) exists in the guest.
-# The recipe and its traps are in the project's design notes (shared/reference/sw-protected-vm.md).
+# See /work/shared/reference/sw-protected-vm.md for the recipe and its traps.
 #
 # usage: build-kvm-modules.sh KVER DEBIAN_VERSION SUITE OUTDIR
 #   e.g. build-kvm-modules.sh 7.3.4+deb13-amd64 7.3.4-1~bpo13+1 trixie-backports /var/cache/kvm-sdk/kvm-modules/X
