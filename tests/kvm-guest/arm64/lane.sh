@@ -7,7 +7,8 @@
 #   arm64-legacy     6.12 (trixie): no guest_memfd on arm64
 #   arm64-protected  7.3.x with kvm-arm.mode=protected (pKVM): records what a protected VM answers
 # env: LANE_OUT (default artifacts/test), KVM_GUEST_CACHE (run.sh), ARM64_TEST_FILTER (xunit filter arguments;
-#      default: -namespace Kvm.KernelTests.Arm64), ARM64_PUBLISH_DIR (a published linux-arm64 app to use as is)
+#      default: -namespace Kvm.KernelTests.Arm64), ARM64_PUBLISH_DIR (a published linux-arm64 app to use as is),
+#      ARM64_CPU (QEMU -cpu model for the guest; default: run.sh's)
 set -uo pipefail
 lane=${1:?usage: lane.sh <arm64-newest|arm64-legacy|arm64-protected>}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -53,8 +54,8 @@ rm -rf "$SHARE"; mkdir -p "$SHARE"
 # shellcheck disable=SC2086
 filter=(${ARM64_TEST_FILTER:--namespace Kvm.KernelTests.Arm64})
 run_tests() {
-  "$HERE/run.sh" --suite "$suite" ${kargs:+--kargs "$kargs"} --share "$SHARE" --ro "$PUB" --info "$SHARE/info" \
-    --env "KVM_LANE=$lane" --env KVM_RECORD=/share/answers.txt --env DOTNET_CLI_TELEMETRY_OPTOUT=1 \
+  "$HERE/run.sh" --suite "$suite" ${kargs:+--kargs "$kargs"} ${ARM64_CPU:+--cpu "$ARM64_CPU"} --share "$SHARE" --ro "$PUB" --info "$SHARE/info" \
+    --env "KVM_LANE=$lane" --env "KVM_TEST_LANE=$lane" --env KVM_RECORD=/share/answers.txt --env DOTNET_CLI_TELEMETRY_OPTOUT=1 \
     --env DOTNET_DbgEnableMiniDump=1 --env DOTNET_DbgMiniDumpType=1 --env DOTNET_EnableCrashReport=1 \
     --env DOTNET_DbgMiniDumpName=/share/crash.%d \
     -- /ro/Kvm.Sdk.KernelTests -noColor -noLogo -parallelMode none "${filter[@]}" -result-xml /share/results.xml \
