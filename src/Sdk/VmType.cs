@@ -63,6 +63,14 @@ public readonly record struct VmType
         return new(VmArchitecture.Arm64, (ulong)ipaBits & KvmConstants.KVM_VM_TYPE_ARM_IPA_SIZE_MASK, $"arm64 IPA {ipaBits} bits");
     }
 
+    /// <summary>arm64: the guest-physical address size in bits (the default type 0 means 40); null on x86, where the
+    /// type does not encode it.</summary>
+    public int? IpaBits => Architecture == VmArchitecture.Arm64
+        ? (int)(Value & KvmConstants.KVM_VM_TYPE_ARM_IPA_SIZE_MASK) is var bits && bits != 0 ? bits : DefaultArm64IpaBits
+        : null;
+
+    private const int DefaultArm64IpaBits = 40;
+
     /// <summary>True for x86 types whose VMs have private (guest_memfd-backed) memory: SW_PROTECTED, SNP, TDX.</summary>
     public bool HasPrivateMemory => Architecture == VmArchitecture.X86_64 &&
         (Value == (ulong)(int)X86VmType.KVM_X86_SW_PROTECTED_VM || Value == (ulong)(int)X86VmType.KVM_X86_SNP_VM ||

@@ -44,14 +44,33 @@ public sealed class KvmCapabilities
     /// <exception cref="KvmException">The ioctl failed.</exception>
     public int CheckRaw(int cap)
     {
+        var rc = Ask(cap, out var kind);
+        if (rc < 0)
+            Fail.Ioctl(rc, KvmIoctls.KVM_CHECK_EXTENSION.Name, KvmIoctls.KVM_CHECK_EXTENSION.Value, kind, $"capability {cap}");
+        return rc;
+    }
+
+    /// <summary><c>KVM_CHECK_EXTENSION</c> where the kernel may refuse the question instead of answering it. arm64
+    /// does that on <c>/dev/kvm</c> for capabilities only a VM can answer: EINVAL for <c>KVM_CAP_MSI_DEVID</c> and
+    /// <c>KVM_CAP_ARM_CACHEABLE_PFNMAP_SUPPORTED</c> (7.3); ask the VM's <see cref="VmFd.Capabilities"/> instead.</summary>
+    /// <param name="cap">The capability number.</param>
+    /// <param name="answer">The answer; 0 when the kernel refused.</param>
+    /// <returns>Success, or the kernel's errno.</returns>
+    /// <exception cref="ObjectDisposedException">The owning object was disposed.</exception>
+    public KvmResult TryCheckRaw(int cap, out int answer)
+    {
+        var rc = Ask(cap, out _);
+        answer = Math.Max(rc, 0);
+        return rc < 0 ? new KvmResult((Errno)(-rc)) : KvmResult.Success;
+    }
+
+    private int Ask(int cap, out KvmFdKind kind)
+    {
         var fd = _fd.Enter();
         try
         {
-            var rc = _sys.Ioctl(fd.Fd, KvmIoctls.KVM_CHECK_EXTENSION.Value, (nint)cap);
-            if (rc < 0)
-                Fail.Ioctl(rc, KvmIoctls.KVM_CHECK_EXTENSION.Name, KvmIoctls.KVM_CHECK_EXTENSION.Value, fd.Kind,
-                    $"capability {cap}");
-            return rc;
+            kind = fd.Kind;
+            return _sys.Ioctl(fd.Fd, KvmIoctls.KVM_CHECK_EXTENSION.Value, (nint)cap);
         }
         finally
         {

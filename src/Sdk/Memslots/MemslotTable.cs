@@ -153,6 +153,9 @@ public sealed class MemslotTable
         Pages.RequireNoWrap(gpa, size, nameof(size), "guest-physical range");
         if (size / (ulong)Pages.Size > int.MaxValue)
             Fail.Range(nameof(size), size, "a memslot is limited to 2^31-1 pages (KVM_MEM_MAX_NR_PAGES)");
+        if (_vm.Type.IpaBits is { } ipa && ipa < 64 && gpa + size > 1UL << ipa)
+            Fail.Range(nameof(size), size,
+                $"[0x{gpa:X}, +0x{size:X}) ends beyond the {ipa}-bit guest-physical space of this {_vm.Type} VM (EFAULT)");
         var known = KvmMemFlags.KVM_MEM_LOG_DIRTY_PAGES | KvmMemFlags.KVM_MEM_READONLY;
         if ((flags & ~known) != 0)
             Fail.Argument(nameof(flags), $"memslot flags {flags & ~known} are not accepted here (KVM_MEM_GUEST_MEMFD is set by the guest_memfd overloads)");

@@ -47,6 +47,23 @@ public unsafe class ErrorMappingTests
     }
 
     [Fact]
+    public void ARefusedCapabilityQuestionThrowsOrComesBackAsAValue()
+    {
+        // arm64 /dev/kvm answers KVM_CHECK_EXTENSION(KVM_CAP_MSI_DEVID) with EINVAL: only a VM can answer it.
+        var sys = new FakeSyscalls();
+        sys.Caps[(int)KvmCap.KVM_CAP_MSI_DEVID] = -(int)Errno.EINVAL;
+        using var kvm = KvmSystem.OpenWith(sys);
+        var ex = Assert.Throws<KvmException>(() => kvm.Capabilities.Check(KvmCap.KVM_CAP_MSI_DEVID));
+        Assert.Equal(Errno.EINVAL, ex.Errno);
+        Assert.Equal("KVM_CHECK_EXTENSION", ex.Operation);
+        var refused = kvm.Capabilities.TryCheckRaw((int)KvmCap.KVM_CAP_MSI_DEVID, out var answer);
+        Assert.Equal(Errno.EINVAL, refused.Errno);
+        Assert.Equal(0, answer);
+        Assert.True(kvm.Capabilities.TryCheckRaw((int)KvmCap.KVM_CAP_NR_MEMSLOTS, out answer).IsSuccess);
+        Assert.Equal(32764, answer);
+    }
+
+    [Fact]
     public void OldKernelsUseTheV1MemslotIoctl()
     {
         var sys = new FakeSyscalls();

@@ -157,5 +157,8 @@ public class ValidationTests
         Assert.Throws<ArgumentOutOfRangeException>(() => VmType.Arm64(300));
         Assert.Throws<ArgumentOutOfRangeException>(() => VmType.Arm64(12));
         Assert.Equal(40UL, VmType.Arm64(40).Value);
+        Assert.Equal(40, VmType.Arm64Default.IpaBits);     // type 0 is the 40-bit default
+        Assert.Equal(32, VmType.Arm64(32).IpaBits);
+        Assert.Null(VmType.X86Default.IpaBits);
     }
 }
