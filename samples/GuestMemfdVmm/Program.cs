@@ -1,36 +1,50 @@
-// A tiny VMM on Kvm.Sdk: one x86 vCPU in real mode, memory from a guest_memfd.
+// A tiny VMM on Kvm.Sdk: one vCPU, memory from a guest_memfd, on x86_64 and on arm64.
 //
 //   1. open /dev/kvm, create a default VM
 //   2. create a guest_memfd that the host may map (MMAP | INIT_SHARED, Linux 6.18+), copy the guest code into it
 //   3. register it as the VM's memory at guest-physical 0 (a memslot)
-//   4. run the vCPU: the guest writes 'K' to port 0x10 and halts
-//   5. if the kernel has private memory (KVM_X86_SW_PROTECTED_VM), turn a page private and back
+//   4. run the vCPU: the guest sends the byte 'K' to the host and stops
+//      x86_64: 16-bit real mode, `out` to port 0x10, then `hlt`
+//      arm64:  EL1 with the MMU off, an MMIO write (no port I/O on arm64), then PSCI SYSTEM_OFF
+//   5. x86_64, if the kernel has private memory (KVM_X86_SW_PROTECTED_VM): turn a page private and back
 //
 // Run: dotnet samples/GuestMemfdVmm/bin/Release/net10.0/GuestMemfdVmm.dll
+using System.Runtime.InteropServices;
 using Kvm;
 using Kvm.Interop;
 
 const ulong MemorySize = 64 * 1024;
-const ushort Port = 0x10;
+const ushort Port = 0x10;               // x86: where the guest sends its byte
+const ulong MmioAddress = 0x1000_0000;  // arm64: where the guest sends its byte (no memslot there: an MMIO exit)
+const ulong DataPage = 0x1000;          // the byte the guest sends lives here
 
-// The guest, 16-bit real mode, loaded at 0:
-//   mov dx, 0x10 ; mov al, [0x1000] ; out dx, al ; hlt
-byte[] guest = [0xBA, 0x10, 0x00, 0xA0, 0x00, 0x10, 0xEE, 0xF4];
-const ulong DataPage = 0x1000; // the byte the guest sends lives here
-
-if (Environment.OSVersion.Platform != PlatformID.Unix || System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture != System.Runtime.InteropServices.Architecture.X64)
+var arch = RuntimeInformation.ProcessArchitecture;
+if (!OperatingSystem.IsLinux() || arch is not (Architecture.X64 or Architecture.Arm64))
 {
-    Console.WriteLine("This sample runs an x86 real-mode guest: it needs Linux on x86_64.");
+    Console.WriteLine("This sample runs a guest on Linux/KVM for x86_64 or arm64.");
     return 0;
 }
+byte[] guest = arch == Architecture.X64
+    ? [0xBA, 0x10, 0x00, 0xA0, 0x00, 0x10, 0xEE, 0xF4] // mov dx, 0x10 ; mov al, [0x1000] ; out dx, al ; hlt
+    : MemoryMarshal.AsBytes<uint>(
+    [
+        0xD2A20000, // mov  x0, #0x10000000        the MMIO address
+        0xD2820001, // mov  x1, #0x1000            the data page
+        0x39400022, // ldrb w2, [x1]
+        0x39000002, // strb w2, [x0]               MMIO write: exits to the host
+        0xD2800100, // mov  x0, #0x8
+        0xF2B08000, // movk x0, #0x8400, lsl #16   x0 = PSCI_0_2_FN_SYSTEM_OFF
+        0xD4000002, // hvc  #0                     exits as KVM_EXIT_SYSTEM_EVENT (SHUTDOWN)
+    ]).ToArray();
 
 using var kvm = KvmSystem.Open();
-Console.WriteLine($"KVM API {kvm.ApiVersion}; KVM_CAP_GUEST_MEMFD = {kvm.Capabilities.Check(KvmCap.KVM_CAP_GUEST_MEMFD)}");
+Console.WriteLine($"KVM API {kvm.ApiVersion} on {arch}; KVM_CAP_GUEST_MEMFD = {kvm.Capabilities.Check(KvmCap.KVM_CAP_GUEST_MEMFD)}");
 
 // --- 1..4: a default VM whose memory is a host-mappable guest_memfd -------------------------------------------------
-using (var vm = kvm.CreateVm(VmType.X86Default))
+using (var vm = kvm.CreateVm(VmType.Default))
 {
     // The feature object is null when the kernel said no: the compiler makes us handle that.
+    // (On arm64 a memslot's guest_memfd must be mappable anyway.)
     if (vm.GuestMemfd is not { } gmemFeature ||
         !gmemFeature.SupportedFlags.HasFlag(GuestMemfdFlags.GUEST_MEMFD_FLAG_MMAP | GuestMemfdFlags.GUEST_MEMFD_FLAG_INIT_SHARED))
     {
@@ -46,6 +60,13 @@ using (var vm = kvm.CreateVm(VmType.X86Default))
     Console.WriteLine($"memslot: {slot}");
 
     using var vcpu = vm.CreateVcpu(0);
+    if (arch == Architecture.Arm64)
+    {
+        vcpu.InitArm64(Kvm.Interop.Arm64.ArchConstants.KVM_ARM_VCPU_PSCI_0_2); // PSCI 0.2 makes SYSTEM_OFF an exit
+        vcpu.SetOneReg(Arm64Registers.Pc, 0);
+        RunArm64UntilSystemOff(vcpu, "default VM");
+        return 0;                            // private memory (step 5) is the x86 SW_PROTECTED VM type
+    }
     vcpu.EnterRealMode();
     RunUntilHalt(vcpu, "default VM");
 }
@@ -84,6 +105,28 @@ using (var vm = kvm.CreateVm(VmType.X86SwProtected))
 }
 return 0;
 
+static void RunArm64UntilSystemOff(VcpuFd vcpu, string what)
+{
+    while (true)
+    {
+        var exit = vcpu.Run();
+        switch (exit.Reason)
+        {
+            case VcpuExitReason.Mmio when exit.Mmio.IsWrite && exit.Mmio.PhysicalAddress == MmioAddress:
+                Report(what, exit.Mmio.Data[0], $"MMIO 0x{MmioAddress:X}");
+                break;
+            case VcpuExitReason.SystemEvent when exit.SystemEvent.Type == KvmSystemEvent.KVM_SYSTEM_EVENT_SHUTDOWN:
+                Console.WriteLine($"{what}: guest called PSCI SYSTEM_OFF");
+                return;
+            default:
+                throw new InvalidOperationException($"{what}: unexpected exit {exit.ToString()}");
+        }
+    }
+}
+
+static void Report(string what, byte b, string channel) =>
+    Console.WriteLine($"{what}: guest wrote 0x{b:X2} ({(b is >= 0x20 and < 0x7F ? ((char)b).ToString() : "?")}) to {channel}");
+
 static void RunUntilHalt(VcpuFd vcpu, string what)
 {
     while (true)
@@ -92,8 +135,7 @@ static void RunUntilHalt(VcpuFd vcpu, string what)
         switch (exit.Reason)
         {
             case VcpuExitReason.Io when exit.Io.Direction == IoDirection.Out && exit.Io.Port == Port:
-                var b = exit.Io.Data[0];
-                Console.WriteLine($"{what}: guest wrote 0x{b:X2} ({(b is >= 0x20 and < 0x7F ? ((char)b).ToString() : "?")}) to port 0x{Port:X}");
+                Report(what, exit.Io.Data[0], $"port 0x{Port:X}");
                 break;
             case VcpuExitReason.Hlt:
                 Console.WriteLine($"{what}: guest halted");

@@ -7,13 +7,10 @@ namespace Kvm.Cli.Probe;
 internal static class HostProbe
 {
     private const ulong MemorySize = 64 * 1024;
-    private const ulong DataPage = 0x1000;
-    // 16-bit real mode at 0: mov dx, 0x10 ; mov al, [0x1000] ; out dx, al ; hlt
-    private static readonly byte[] RealModeGuest = [0xBA, 0x10, 0x00, 0xA0, 0x00, 0x10, 0xEE, 0xF4];
+    private const ulong DataPage = ProbeGuest.DataPage;
+    private static readonly ProbeGuest? Guest = ProbeGuest.ForThisMachine();
 
     private static bool IsArm64 => System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture == System.Runtime.InteropServices.Architecture.Arm64;
-
-    private static bool IsX86 => System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture == System.Runtime.InteropServices.Architecture.X64;
 
     public static ProbeReport Run(string devicePath, Action<string> progress)
     {
@@ -47,8 +44,8 @@ internal static class HostProbe
             foreach (var cap in Enum.GetValues<KvmCap>().Distinct().OrderBy(c => (int)c))
             {
                 var per = new Dictionary<string, int>();
-                if (vmScope) foreach (var (name, vm) in vms) per[name] = vm.Capabilities.CheckRaw((int)cap);
-                report.Capabilities.Add(new CapabilityAnswer(cap.ToString(), (int)cap, kvm.Capabilities.CheckRaw((int)cap), per));
+                if (vmScope) foreach (var (name, vm) in vms) per[name] = Answer(vm.Capabilities, cap);
+                report.Capabilities.Add(new CapabilityAnswer(cap.ToString(), (int)cap, Answer(kvm.Capabilities, cap), per));
             }
             progress($"{report.Capabilities.Count} capabilities asked at system scope and on {vms.Count} VM type(s)");
             foreach (var (name, vm) in vms) ProbeVm(kvm, vm, report);
@@ -59,6 +56,10 @@ internal static class HostProbe
         }
         return report;
     }
+
+    // The answer, or -errno where the kernel refuses the question (arm64 /dev/kvm does for VM-only capabilities).
+    private static int Answer(KvmCapabilities caps, KvmCap cap) =>
+        caps.TryCheckRaw((int)cap, out var answer) is { IsSuccess: false } refused ? -(int)refused.Errno : answer;
 
     private static IEnumerable<VmType> CandidateTypes() =>
         IsArm64
@@ -101,17 +102,17 @@ internal static class HostProbe
         const string check = "bind a memslot to guest_memfd and run a vCPU from it";
         var flags = GuestMemfdFlags.GUEST_MEMFD_FLAG_MMAP | GuestMemfdFlags.GUEST_MEMFD_FLAG_INIT_SHARED;
         if ((flags & ~gmem.SupportedFlags) != 0) { add(check, Verdict.Unsupported, "needs MMAP|INIT_SHARED guest_memfd (host-written guest code)"); return; }
-        if (!IsX86) { add(check, Verdict.Skipped, "the probe's guest is x86 real-mode code"); return; }
+        if (Guest is not { } guest) { add(check, Verdict.Skipped, "the probe has no guest program for this architecture"); return; }
         Attempt(check, (c, v, d) => add(c, v, d), () =>
         {
             using var fd = gmem.Create(MemorySize, flags);
             using var map = fd.Map();
-            map.Write(0, RealModeGuest);
+            map.Write(0, guest.Code);
             map.Write(DataPage, "K"u8);
             using var slot = vm.Memslots.Add(gpa: 0, map);
             using var vcpu = vm.CreateVcpu(0);
-            byte got = RunRealMode(vcpu);
-            return got == (byte)'K' ? "guest read 'K' from guest_memfd and wrote it to port 0x10" : throw new InvalidOperationException($"guest wrote 0x{got:X2}, expected 'K'");
+            byte got = guest.Run(vcpu);
+            return got == (byte)'K' ? $"guest read 'K' from guest_memfd and wrote it to {guest.Channel}" : throw new InvalidOperationException($"guest wrote 0x{got:X2}, expected 'K'");
         });
     }
 
@@ -123,37 +124,23 @@ internal static class HostProbe
             add(check, Verdict.Unsupported, "no PRIVATE memory attribute on this VM (KVM_CAP_MEMORY_ATTRIBUTES)");
             return;
         }
-        if (!IsX86) { add(check, Verdict.Skipped, "the probe's guest is x86 real-mode code"); return; }
+        if (Guest is not { } guest) { add(check, Verdict.Skipped, "the probe has no guest program for this architecture"); return; }
         Attempt(check, add, () =>
         {
             using var fd = gmem.Create(MemorySize);
             using var shared = kvm.AllocateHostMemory(MemorySize);
-            shared.Write(0, RealModeGuest);
+            shared.Write(0, guest.Code);
             shared.Write(DataPage, "S"u8);
             using var slot = vm.Memslots.Add(gpa: 0, fd, gmemOffset: 0, size: MemorySize, shared: shared);
             using var vcpu = vm.CreateVcpu(1);
-            byte before = RunRealMode(vcpu);
+            byte before = guest.Run(vcpu);
             conversion.ToPrivate(DataPage, 4096);
-            byte during = RunRealMode(vcpu);
+            byte during = guest.Run(vcpu);
             conversion.ToShared(DataPage, 4096);
-            byte after = RunRealMode(vcpu);
+            byte after = guest.Run(vcpu);
             if (before != 'S' || during != 0 || after != 'S') throw new InvalidOperationException($"guest read 0x{before:X2}/0x{during:X2}/0x{after:X2}, expected 'S'/00/'S'");
             return $"via {conversion.Backend}: shared 'S', private 0x00, shared 'S'";
         });
-    }
-
-    private static byte RunRealMode(VcpuFd vcpu)
-    {
-        vcpu.EnterRealMode();
-        byte got = 0xFF;
-        for (int i = 0; i < 16; i++)
-        {
-            var exit = vcpu.Run();
-            if (exit.Reason == VcpuExitReason.Io) { got = exit.Io.Data[0]; continue; }
-            if (exit.Reason == VcpuExitReason.Hlt) return got;
-            throw new InvalidOperationException($"unexpected exit {exit.ToString()}");
-        }
-        throw new InvalidOperationException("the guest did not halt");
     }
 
     private static void Attempt(string check, Action<string, Verdict, string> add, Func<string> body)

@@ -6,6 +6,7 @@ namespace Kvm.Cli.Probe;
 /// <summary>Verdicts: pass, fail (the kernel or the SDK misbehaved), unsupported (the kernel said no, cleanly).</summary>
 internal enum Verdict { Pass, Fail, Unsupported, Skipped }
 
+/// <summary>One capability's answers; a negative value is the errno with which the kernel refused the question.</summary>
 internal sealed record CapabilityAnswer(string Name, int Number, int System, IReadOnlyDictionary<string, int> PerVmType);
 
 internal sealed record ProbeCheck(string Name, string VmType, Verdict Verdict, string Detail);
@@ -48,7 +49,7 @@ internal sealed class ProbeReport
         sb.AppendLine($"capabilities ({shown.Count} of {Capabilities.Count} the bindings know{(allCapabilities ? "" : " are non-zero; --all-caps lists every one")}):");
         sb.AppendLine($"  {"capability",-44} {"system",8}  " + string.Join("  ", VmTypes.Select(t => $"{Short(t),10}")));
         foreach (var c in shown)
-            sb.AppendLine($"  {c.Name + $" ({c.Number})",-44} {c.System,8}  " + string.Join("  ", VmTypes.Select(t => $"{(c.PerVmType.TryGetValue(t, out var v) ? v.ToString() : "-"),10}")));
+            sb.AppendLine($"  {c.Name + $" ({c.Number})",-44} {Value(c.System),8}  " + string.Join("  ", VmTypes.Select(t => $"{(c.PerVmType.TryGetValue(t, out var v) ? Value(v) : "-"),10}")));
         sb.AppendLine();
         sb.AppendLine("end to end:");
         foreach (var c in Checks)
@@ -57,6 +58,8 @@ internal sealed class ProbeReport
         sb.AppendLine($"{Checks.Count(c => c.Verdict == Verdict.Pass)} pass, {Failures} fail, {Checks.Count(c => c.Verdict == Verdict.Unsupported)} unsupported");
         return sb.ToString();
     }
+
+    private static string Value(int answer) => answer < 0 ? Kvm.Interop.ErrnoText.Name(-answer) : answer.ToString();
 
     private static string Tag(Verdict v) => v switch { Verdict.Pass => "PASS", Verdict.Fail => "FAIL", Verdict.Skipped => "skipped", _ => "unsupported" };
 
