@@ -32,7 +32,13 @@ public class SystemTests
                 Assert.True((flags & (int)KvmConstants.GUEST_MEMFD_FLAG_MMAP) != 0, $"private lane: kernel {Kernel.Release} has no mmap-able guest_memfd");
                 break;
             case "legacy":
+            case "arm64-legacy":
                 Assert.Equal(0, Check(KvmCap.KVM_CAP_GUEST_MEMFD));
+                break;
+            case "arm64-newest":
+            case "arm64-protected":
+                Assert.True((flags & (int)KvmConstants.GUEST_MEMFD_FLAG_MMAP) != 0, $"{Kernel.Lane} lane: kernel {Kernel.Release} has no mmap-able guest_memfd");
+                Assert.Equal(Kernel.Lane == "arm64-protected", File.ReadAllText("/proc/cmdline").Contains("kvm-arm.mode=protected"));
                 break;
             default:
                 Assert.Fail($"unknown lane {Kernel.Lane}");
@@ -43,12 +49,13 @@ public class SystemTests
     [Fact]
     public void SystemCapabilities_MatchTheKernelVersion()
     {
-        // Basic memslot facts, the same on every x86 kernel we run (KVM_USER_MEM_SLOTS = SHRT_MAX - 3 private slots; SMM = 2nd AS).
+        // Basic memslot facts, the same on every kernel of an architecture we run. x86: KVM_USER_MEM_SLOTS = SHRT_MAX
+        // minus 3 private slots, SMM is a 2nd address space; arm64: SHRT_MAX slots, one address space (answer 0).
         Assert.Equal(1, Check(KvmCap.KVM_CAP_USER_MEMORY));
         Assert.Equal(1, Check(KvmCap.KVM_CAP_CHECK_EXTENSION_VM));
         Assert.Equal(1, Check(KvmCap.KVM_CAP_READONLY_MEM));
-        Assert.Equal(32764, Check(KvmCap.KVM_CAP_NR_MEMSLOTS));
-        Assert.Equal(2, Check(KvmCap.KVM_CAP_MULTI_ADDRESS_SPACE));
+        Assert.Equal(Kernel.IsArm64 ? 32767 : 32764, Check(KvmCap.KVM_CAP_NR_MEMSLOTS));
+        Assert.Equal(Kernel.IsArm64 ? 0 : 2, Check(KvmCap.KVM_CAP_MULTI_ADDRESS_SPACE));
 
         KvmCap[] since68 = [KvmCap.KVM_CAP_USER_MEMORY2, KvmCap.KVM_CAP_MEMORY_FAULT_INFO, KvmCap.KVM_CAP_MEMORY_ATTRIBUTES,
                             KvmCap.KVM_CAP_GUEST_MEMFD, KvmCap.KVM_CAP_VM_TYPES, KvmCap.KVM_CAP_PRE_FAULT_MEMORY, KvmCap.KVM_CAP_GUEST_MEMFD_FLAGS];
@@ -59,6 +66,18 @@ public class SystemTests
             return;
         }
         Assert.Equal(1, Check(KvmCap.KVM_CAP_USER_MEMORY2));
+        if (Kernel.IsArm64)
+        {
+            // No private memory on arm64 outside pKVM: no attributes, no memory-fault exits, no VM types; guest_memfd
+            // (mmap-able only) from 6.18.
+            Assert.Equal(0, Check(KvmCap.KVM_CAP_MEMORY_FAULT_INFO));
+            Assert.Equal(0, Check(KvmCap.KVM_CAP_MEMORY_ATTRIBUTES));
+            Assert.Equal(0, Check(KvmCap.KVM_CAP_VM_TYPES));
+            Assert.Equal(Kernel.AtLeast(6, 18) ? 1 : 0, Check(KvmCap.KVM_CAP_GUEST_MEMFD));
+            if (Kernel.AtLeast(6, 18))
+                Assert.Equal((int)(KvmConstants.GUEST_MEMFD_FLAG_MMAP | KvmConstants.GUEST_MEMFD_FLAG_INIT_SHARED), Check(KvmCap.KVM_CAP_GUEST_MEMFD_FLAGS));
+            return;
+        }
         Assert.Equal(1, Check(KvmCap.KVM_CAP_MEMORY_FAULT_INFO));
         Assert.Equal(1, Check(KvmCap.KVM_CAP_GUEST_MEMFD));
         // System scope: everything KVM could set for some VM type (PRIVATE), whatever a default VM gets.
@@ -74,6 +93,7 @@ public class SystemTests
     [Fact]
     public void CreateVm_AcceptsExactlyTheAdvertisedTypes()
     {
+        Assert.SkipWhen(Kernel.IsArm64, "on arm64 the KVM_CREATE_VM argument is the IPA size, not a VM type: see Arm64VmTests.Vm_type_encodes_the_ipa_size");
         int types = VmTypes;
         for (int type = 0; type < 8; type++)
         {
@@ -84,14 +104,16 @@ public class SystemTests
     }
 
     // Each guest_memfd-era ioctl is either unknown to the kernel (ENOTTY, legacy 6.1) or known and then rejects
-    // an invalid argument with EINVAL; which one must agree with the capability.
+    // an invalid argument with EINVAL; which one must agree with the capability (on x86; arm64 builds them in).
 
     [Fact]
     public void CreateGuestMemfd_ExistsExactlyWhenCapabilitySaysSo()
     {
         using var vm = CreateVm();
         var r = TryCreateGmem(vm, size: 0);
-        r.Fails(Check(KvmCap.KVM_CAP_GUEST_MEMFD) == 0 ? Errno.ENOTTY : Errno.EINVAL, "KVM_CREATE_GUEST_MEMFD size 0");
+        // arm64 6.12 is the exception: the ioctl is built in and refuses every VM (EINVAL), the capability says 0.
+        bool builtInWithoutSupport = Kernel.IsArm64;
+        r.Fails(Check(KvmCap.KVM_CAP_GUEST_MEMFD) != 0 || builtInWithoutSupport ? Errno.EINVAL : Errno.ENOTTY, "KVM_CREATE_GUEST_MEMFD size 0");
     }
 
     [Fact]
@@ -108,6 +130,13 @@ public class SystemTests
     {
         using var vm = CreateVm();
         var r = SetAttributes(vm, gpa: 0, size: 0, attributes: 0);
-        r.Fails(Check(KvmCap.KVM_CAP_MEMORY_ATTRIBUTES) == 0 ? Errno.ENOTTY : Errno.EINVAL, "KVM_SET_MEMORY_ATTRIBUTES size 0");
+        bool cap = Check(KvmCap.KVM_CAP_MEMORY_ATTRIBUTES) != 0;
+        // arm64 (6.12 and 7.3) is the exception: the generic attribute code is built in (the ioctl answers EINVAL),
+        // yet no VM supports an attribute, so the capability is 0. Setting PRIVATE must then be refused too.
+        bool builtInWithoutAttributes = Kernel.IsArm64;
+        r.Fails(cap || builtInWithoutAttributes ? Errno.EINVAL : Errno.ENOTTY, "KVM_SET_MEMORY_ATTRIBUTES size 0");
+        if (builtInWithoutAttributes)
+            SetAttributes(vm, gpa: 0, size: Page, attributes: KvmConstants.KVM_MEMORY_ATTRIBUTE_PRIVATE)
+                .Fails(Errno.EINVAL, "KVM_SET_MEMORY_ATTRIBUTES(PRIVATE) on arm64, where KVM_CAP_MEMORY_ATTRIBUTES = 0");
     }
 }

@@ -83,6 +83,10 @@ internal static unsafe class KvmCall
 
     public static int Check(int fd, KvmCap cap) => Sys.Ioctl(fd, KvmIoctls.KVM_CHECK_EXTENSION, (nint)cap);
 
+    /// <summary>The answer as text: the number, or the errno name where the kernel refuses the question (arm64
+    /// /dev/kvm: EINVAL for capabilities only a VM can answer).</summary>
+    public static string Answer(int fd, KvmCap cap) => Check(fd, cap) is var rc && rc < 0 ? ErrnoText.Name(Sys.LastErrno) : rc.ToString();
+
     /// <summary>rc, or the test fails naming the call and the errno.</summary>
     public static int Ok(int rc, string what)
     {
@@ -182,6 +186,8 @@ internal static class GuestCode
 
     /// <summary>A guest that never exits on its own: only the watchdog can stop it.</summary>
     public static readonly uint[] Loop = [0x14000000]; // b .
+
+    public static ReadOnlySpan<byte> Bytes(uint[] words) => MemoryMarshal.AsBytes(words.AsSpan());
 
     public static void Copy(uint[] words, Span<byte> memory) =>
         MemoryMarshal.AsBytes(words.AsSpan()).CopyTo(memory[(int)CodeGpa..]);

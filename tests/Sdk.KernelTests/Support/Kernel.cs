@@ -11,11 +11,17 @@ public static class Kernel
     /// <summary>Major.minor.patch of <see cref="Release"/>.</summary>
     public static Version Version { get; } = ParseVersion(Release);
 
-    /// <summary>The lane (newest, private, legacy) from KVM_TEST_LANE, set by tests/kvm-guest/lane.sh; null by hand.</summary>
+    /// <summary>The lane (newest, private, legacy, arm64-*) from KVM_TEST_LANE, set by tests/kvm-guest/lane.sh; null by hand.</summary>
     public static string? Lane { get; } = Environment.GetEnvironmentVariable("KVM_TEST_LANE") is { Length: > 0 } l ? l : null;
 
-    /// <summary>True inside a tests/kvm-guest guest (its /init puts guestcmd= on the kernel command line).</summary>
-    public static bool InGuest { get; } = File.Exists("/proc/cmdline") && File.ReadAllText("/proc/cmdline").Contains("guestcmd=");
+    /// <summary>True inside a tests/kvm-guest guest: the x86 runner puts guestcmd= on the kernel command line, the
+    /// arm64 runner kvmsdk.guest=arm64.</summary>
+    public static bool InGuest { get; } = File.Exists("/proc/cmdline") &&
+        File.ReadAllText("/proc/cmdline") is var cmdline && (cmdline.Contains("guestcmd=") || cmdline.Contains("kvmsdk.guest="));
+
+    /// <summary>An arm64 process (the arm64 lanes).</summary>
+    public static bool IsArm64 { get; } =
+        System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture == System.Runtime.InteropServices.Architecture.Arm64;
 
     public static bool AtLeast(int major, int minor) => Version >= new Version(major, minor);
 

@@ -55,6 +55,10 @@ public static unsafe class KvmSys
     /// <summary>Bitmask of the VM types KVM_CREATE_VM accepts (KVM_CAP_VM_TYPES; kernels before 6.8 only know type 0).</summary>
     public static int VmTypes => Check(KvmCap.KVM_CAP_VM_TYPES) is var t && t != 0 ? t : 1 << ArchConstants.KVM_X86_DEFAULT_VM;
 
+    /// <summary>Flags for a guest_memfd that a memslot will bind: arm64 binds only mmap-able guest_memfd (EINVAL
+    /// otherwise, pinned by Arm64GuestMemfdTests); x86 binds any.</summary>
+    public static ulong SlotGmemFlags => Kernel.IsArm64 ? KvmConstants.GUEST_MEMFD_FLAG_MMAP : 0;
+
     public static bool HasSwProtectedVm => (VmTypes & (1 << ArchConstants.KVM_X86_SW_PROTECTED_VM)) != 0;
 
     public static SysResult TryCreateGmem(Fd vm, ulong size, ulong flags = 0)

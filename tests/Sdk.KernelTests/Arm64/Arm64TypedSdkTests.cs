@@ -1,0 +1,132 @@
+using Xunit;
+using Kvm.Interop;
+
+namespace Kvm.KernelTests.Arm64;
+
+/// <summary>
+/// The SDK's own arm64 paths on an arm64 kernel: <see cref="VmType.Arm64(int)"/> IPA sizes checked against
+/// KVM_CAP_ARM_VM_IPA_SIZE, the memslot table's arm64 rules, <see cref="VcpuFd.InitArm64"/>, ONE_REG through
+/// <see cref="Arm64Registers"/>, typed MMIO and SYSTEM_EVENT exits, and <see cref="VcpuFd.RequestImmediateExit"/>.
+/// The raw tests beside this file pin the kernel's answers; these pin what the typed layer makes of them.
+/// </summary>
+public sealed class Arm64TypedSdkTests
+{
+    private const ulong MemSize = 0x10000;
+    private const GuestMemfdFlags MmapShared = GuestMemfdFlags.GUEST_MEMFD_FLAG_MMAP | GuestMemfdFlags.GUEST_MEMFD_FLAG_INIT_SHARED;
+
+    [Fact]
+    public void Ipa_sizes_follow_the_capability_and_bound_memslots()
+    {
+        Arm64Env.RequireArm64Kvm();
+        using var kvm = KvmSystem.Open();
+        int max = kvm.Capabilities.Check(KvmCap.KVM_CAP_ARM_VM_IPA_SIZE);
+        Assert.True(max >= 40, $"KVM_CAP_ARM_VM_IPA_SIZE = {max}");
+        Assert.True(kvm.SupportsVmType(VmType.Arm64(max)));
+        if (max < 255)
+        {
+            // Refused by the SDK before the syscall, naming the capability (the kernel would say a bare EINVAL).
+            var ex = Assert.Throws<ArgumentException>(() => kvm.CreateVm(VmType.Arm64(max + 1)));
+            Assert.Contains("KVM_CAP_ARM_VM_IPA_SIZE", ex.Message);
+        }
+        using var small = kvm.CreateVm(VmType.Arm64(32));
+        Assert.Equal(32, small.Type.IpaBits);
+        using var memory = kvm.AllocateHostMemory(MemSize);
+        // The kernel answers a slot beyond the IPA space with EFAULT; the SDK says why before asking.
+        var beyond = Assert.Throws<ArgumentOutOfRangeException>(() => small.Memslots.Add(gpa: 1UL << 32, memory));
+        Assert.Contains("32-bit guest-physical space", beyond.Message);
+        using var below = small.Memslots.Add(gpa: (1UL << 32) - MemSize, memory); // the last 64 KiB fit
+        Assert.Equal(1, small.Memslots.Count);
+    }
+
+    [Fact]
+    public void Guest_memfd_rules_on_arm64()
+    {
+        Arm64Env.RequireArm64Kvm();
+        using var kvm = KvmSystem.Open();
+        using var vm = kvm.CreateVm();
+        Assert.Null(vm.MemoryAttributes);   // arm64 has no KVM_CAP_MEMORY_ATTRIBUTES
+        Assert.Null(vm.Conversion);
+        int raw = KvmCall.OpenKvm();
+        bool expected;
+        try { expected = Arm64Env.ExpectGuestMemfd(raw); }
+        finally { KvmCall.Close(raw); }
+        if (!expected)
+        {
+            Assert.Null(vm.GuestMemfd);
+            Assert.Skip($"kernel {Arm64Env.KernelRelease} has no guest_memfd on arm64 (lane '{Arm64Env.Lane}'); checked that the SDK says so");
+        }
+        var gmem = Assert.IsType<GuestMemfdFeature>(vm.GuestMemfd);
+        Assert.True(gmem.SupportedFlags.HasFlag(GuestMemfdFlags.GUEST_MEMFD_FLAG_MMAP));
+        using var plain = gmem.Create(MemSize);
+        Assert.False(plain.IsMappable);
+        // arm64 binds only mmap-able guest_memfd: refused before the syscall, with the errno the kernel would give.
+        var ex = Assert.Throws<ArgumentException>(() => vm.Memslots.Add(0, plain, gmemOffset: 0, size: MemSize));
+        Assert.Contains("GUEST_MEMFD_FLAG_MMAP", ex.Message);
+        Assert.Equal(0, vm.Memslots.Count);
+        using var mappable = gmem.Create(MemSize, MmapShared);
+        using var map = mappable.Map();
+        using var slot = vm.Memslots.Add(0, map);
+        Assert.Equal(1, vm.Memslots.Count);
+    }
+
+    [Fact]
+    public void Typed_vcpu_runs_mmio_then_system_off_from_guest_memfd_or_host_memory()
+    {
+        Arm64Env.RequireArm64Kvm();
+        using var kvm = KvmSystem.Open();
+        using var vm = kvm.CreateVm();
+        // guest_memfd where the kernel has the mmap-able kind (7.3), host memory otherwise (6.12).
+        GmemFd? gmem = vm.GuestMemfd is { } g && g.SupportedFlags.HasFlag(MmapShared) ? g.Create(MemSize, MmapShared) : null;
+        using HostMapping memory = gmem is not null ? gmem.Map() : kvm.AllocateHostMemory(MemSize);
+        memory.Write(GuestCode.CodeGpa, GuestCode.Bytes(GuestCode.MmioThenSystemOff));
+        using var slot = memory is GmemMapping gm ? vm.Memslots.Add(0, gm) : vm.Memslots.Add(0, memory);
+        gmem?.Dispose(); // the mapping and the slot keep the guest_memfd itself open
+        using var vcpu = vm.CreateVcpu(0);
+        Assert.Throws<KvmException>(() => vcpu.Run()); // before KVM_ARM_VCPU_INIT: the kernel refuses (ENOEXEC)
+        vcpu.InitArm64(Interop.Arm64.ArchConstants.KVM_ARM_VCPU_PSCI_0_2);
+        vcpu.SetOneReg(Arm64Registers.Pc, GuestCode.CodeGpa);
+        Assert.Equal(GuestCode.CodeGpa, vcpu.GetOneReg(Arm64Registers.Pc));
+        vcpu.SetOneReg(Arm64Registers.X(7), 0x1122334455667788);
+        Assert.Equal(0x1122334455667788UL, vcpu.GetOneReg(Arm64Registers.X(7)));
+
+        var written = new List<byte>();
+        var exits = new List<string>();
+        for (int i = 0; i < 16; i++)
+        {
+            var exit = vcpu.Run();
+            if (exit.Reason == VcpuExitReason.Mmio)
+            {
+                var m = exit.Mmio;
+                exits.Add($"{(m.IsWrite ? "write" : "read")} 0x{m.PhysicalAddress:x}/{m.Length}");
+                if (m.IsWrite) written.Add(m.Data[0]);
+                else { m.Data.Clear(); m.Data[0] = GuestCode.MmioReadValue; }
+                continue;
+            }
+            Assert.Equal(VcpuExitReason.SystemEvent, exit.Reason);
+            Assert.Equal(KvmSystemEvent.KVM_SYSTEM_EVENT_SHUTDOWN, exit.SystemEvent.Type);
+            break;
+        }
+        Arm64Env.Record($"typed vCPU from {(memory is GmemMapping ? "guest_memfd" : "host memory")}: {string.Join(", ", exits)}, then SYSTEM_OFF");
+        Assert.Equal(["write 0x10000000/4", "write 0x10000000/1", "read 0x10000008/4", "write 0x10000000/1"], exits);
+        Assert.Equal("ABZ", System.Text.Encoding.ASCII.GetString(written.ToArray()));
+    }
+
+    [Fact]
+    public void Request_immediate_exit_stops_a_looping_arm64_guest()
+    {
+        Arm64Env.RequireArm64Kvm();
+        using var kvm = KvmSystem.Open();
+        using var vm = kvm.CreateVm();
+        using var memory = kvm.AllocateHostMemory(MemSize);
+        memory.Write(GuestCode.CodeGpa, GuestCode.Bytes(GuestCode.Loop));
+        using var slot = vm.Memslots.Add(0, memory);
+        using var vcpu = vm.CreateVcpu(0);
+        vcpu.InitArm64(Interop.Arm64.ArchConstants.KVM_ARM_VCPU_PSCI_0_2);
+        vcpu.SetOneReg(Arm64Registers.Pc, GuestCode.CodeGpa);
+        using var timer = new Timer(_ => vcpu.RequestImmediateExit(), null, 500, Timeout.Infinite);
+        Assert.Equal(VcpuExitReason.Interrupted, vcpu.Run().Reason);
+        Assert.Equal(GuestCode.CodeGpa, vcpu.GetOneReg(Arm64Registers.Pc)); // still on its `b .`
+        vcpu.RequestImmediateExit();                                        // before Run: returns at once
+        Assert.Equal(VcpuExitReason.Interrupted, vcpu.Run().Reason);
+    }
+}
