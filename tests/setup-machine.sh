@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs what a fresh build machine lacks for the whole test run: QEMU for the kernel lanes, the arm64 cross
-# compiler for the layout oracle, busybox/kmod/cpio for the guest initramfs, debootstrap for the rebuilt kvm
-# modules. Idempotent; needs root (CI runs as root). Skips apt entirely when everything is present.
+# compiler for the layout oracle, clang-14 to link the sample's NativeAOT build for arm64, busybox/kmod/cpio for
+# the guest initramfs, debootstrap for the rebuilt kvm modules. Idempotent; needs root (CI runs as root). Skips apt entirely when everything is present.
 set -euo pipefail
 need=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 for p in qemu-system-x86 qemu-system-arm busybox-static kmod cpio xz-utils zstd debootstrap \
-         gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static gcc libc6-dev unzip; do
+         gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static gcc libc6-dev unzip clang-14; do
   have "$p" || need+=("$p")
 done
 if [ ${#need[@]} -eq 0 ]; then echo "setup: all packages present"; exit 0; fi
