@@ -112,8 +112,20 @@ public sealed class KvmSystem : IDisposable
 
     /// <summary>Whether this kernel can create a VM of <paramref name="type"/>: x86 types must be in
     /// <c>KVM_CAP_VM_TYPES</c> (kernels without it know only the default type); arm64 IPA sizes must not exceed
-    /// <c>KVM_CAP_ARM_VM_IPA_SIZE</c> (without it, only the default).</summary>
-    public bool SupportsVmType(VmType type) => VmTypeRefusal(type) is null;
+    /// <c>KVM_CAP_ARM_VM_IPA_SIZE</c> (without it, only the default). For <see cref="VmType.Arm64Protected"/>, which
+    /// no capability announces, the first call creates and closes a protected VM (<c>KVM_CREATE_VM</c>; EINVAL
+    /// outside <c>kvm-arm.mode=protected</c>) and remembers the answer.</summary>
+    public bool SupportsVmType(VmType type) =>
+        VmTypeRefusal(type) is null && (!type.IsArm64Protected || (_protectedVms ??= CanCreate(VmType.Arm64Protected())));
+
+    private bool? _protectedVms;
+
+    private bool CanCreate(VmType type)
+    {
+        var result = TryCreateVm(type, out var vm);
+        vm?.Dispose();
+        return result.IsSuccess;
+    }
 
     private string? VmTypeRefusal(VmType type)
     {
@@ -128,12 +140,13 @@ public sealed class KvmSystem : IDisposable
                 ? null
                 : $"{type} is not in KVM_CAP_VM_TYPES = 0x{mask:X} on this kernel";
         }
-        if (type.Value == 0)
+        var ipa = type.Value & KvmConstants.KVM_VM_TYPE_ARM_IPA_SIZE_MASK;
+        if (ipa == 0)
             return null;
         var max = Capabilities.Check(KvmCap.KVM_CAP_ARM_VM_IPA_SIZE);
         if (max == 0)
             return $"{type} needs KVM_CAP_ARM_VM_IPA_SIZE, which this kernel does not report (only the default IPA size)";
-        return (int)type.Value <= max ? null : $"{type} exceeds KVM_CAP_ARM_VM_IPA_SIZE = {max} bits";
+        return (int)ipa <= max ? null : $"{type} exceeds KVM_CAP_ARM_VM_IPA_SIZE = {max} bits";
     }
 
     /// <summary><c>KVM_CREATE_VM(type)</c>. The type is checked first against <c>KVM_CAP_VM_TYPES</c> (x86) or
@@ -146,7 +159,10 @@ public sealed class KvmSystem : IDisposable
     {
         var result = TryCreateVm(type, out var vm);
         if (!result.IsSuccess)
-            Fail.Ioctl(-(int)result.Errno, KvmIoctls.KVM_CREATE_VM.Name, KvmIoctls.KVM_CREATE_VM.Value, KvmFdKind.System, $"type {type}");
+            Fail.Ioctl(-(int)result.Errno, KvmIoctls.KVM_CREATE_VM.Name, KvmIoctls.KVM_CREATE_VM.Value, KvmFdKind.System,
+                type.IsArm64Protected && result.Errno == Errno.EINVAL
+                    ? $"type {type}: protected VMs need a host booted with kvm-arm.mode=protected"
+                    : $"type {type}");
         return vm!;
     }
 

@@ -50,6 +50,17 @@ public sealed unsafe class VmFd : IDisposable
 
     internal SafeHandleRef Fd { get; }
 
+    // Set by the first KVM_RUN of any of its vCPUs: pKVM freezes a protected VM's memslots from then on.
+    private bool _hasRun;
+
+    internal bool HasRun => Volatile.Read(ref _hasRun);
+
+    internal void MarkRun()
+    {
+        if (!Volatile.Read(ref _hasRun))
+            Volatile.Write(ref _hasRun, true);
+    }
+
     /// <summary>The system that created the VM.</summary>
     public KvmSystem System { get; }
 

@@ -63,6 +63,21 @@ public readonly record struct VmType
         return new(VmArchitecture.Arm64, (ulong)ipaBits & KvmConstants.KVM_VM_TYPE_ARM_IPA_SIZE_MASK, $"arm64 IPA {ipaBits} bits");
     }
 
+    /// <summary>arm64 pKVM protected VM (<c>KVM_VM_TYPE_ARM_PROTECTED</c>, bit 31), with the default IPA size or
+    /// <paramref name="ipaBits"/>. Only a host booted with <c>kvm-arm.mode=protected</c> creates one, and no
+    /// capability says so: <see cref="KvmSystem.SupportsVmType"/> finds out by creating one. (pKVM 7.3 ignores the
+    /// IPA size; the SDK still holds memslots to it.)</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="ipaBits"/> is neither 0 nor 32..mask.</exception>
+    public static VmType Arm64Protected(int ipaBits = 0)
+    {
+        var ipa = ipaBits == 0 ? 0 : Arm64(ipaBits).Value;
+        return new(VmArchitecture.Arm64, KvmConstants.KVM_VM_TYPE_ARM_PROTECTED | ipa,
+            ipaBits == 0 ? "arm64 protected (pKVM)" : $"arm64 protected (pKVM), IPA {ipaBits} bits");
+    }
+
+    /// <summary>An arm64 pKVM protected VM type (<see cref="Arm64Protected"/>).</summary>
+    public bool IsArm64Protected => Architecture == VmArchitecture.Arm64 && (Value & KvmConstants.KVM_VM_TYPE_ARM_PROTECTED) != 0;
+
     /// <summary>arm64: the guest-physical address size in bits (the default type 0 means 40); null on x86, where the
     /// type does not encode it.</summary>
     public int? IpaBits => Architecture == VmArchitecture.Arm64

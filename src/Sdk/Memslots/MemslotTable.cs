@@ -307,7 +307,12 @@ public sealed class MemslotTable
         {
             if (slot.IsDeleted)
                 return;
-            if (!_vm.Fd.IsClosed)
+            // pKVM refuses to delete or move a protected VM's memslots once it has run (EPERM): such a slot stays
+            // registered, its memory held, until the VM is disposed.
+            bool frozen = _vm.Type.IsArm64Protected && _vm.HasRun;
+            if (frozen && throwOnError)
+                return;
+            if (!_vm.Fd.IsClosed && !frozen)
             {
                 var region = slot.Region;
                 region.memory_size = 0;

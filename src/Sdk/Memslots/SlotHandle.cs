@@ -56,7 +56,8 @@ public sealed class SlotHandle : IDisposable
     public bool Contains(ulong gpa) => gpa >= GuestPhysicalAddress && gpa - GuestPhysicalAddress < Size;
 
     /// <summary>Deletes the memslot (<c>KVM_SET_USER_MEMORY_REGION2</c> with <c>memory_size = 0</c>) and releases its
-    /// guest_memfd and host memory. Idempotent.</summary>
+    /// guest_memfd and host memory. Idempotent. In an arm64 protected VM (<see cref="VmType.Arm64Protected"/>) that
+    /// has run, pKVM refuses deletions (EPERM), so the slot stays, with its memory, until the VM is disposed.</summary>
     /// <exception cref="KvmException">The kernel refused the deletion (the slot stays registered).</exception>
     public void Dispose() => _table.Delete(this, throwOnError: true);
 

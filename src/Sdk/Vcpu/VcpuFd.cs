@@ -46,6 +46,7 @@ public sealed unsafe partial class VcpuFd : IDisposable
         var h = _fd.Enter();
         try
         {
+            Vm.MarkRun();
             var rc = RunCore(h.Fd);
             var raw = ExitReasonRef;
             if (rc < 0)

@@ -82,13 +82,64 @@ public sealed class Arm64TypedSdkTests
         using var slot = memory is GmemMapping gm ? vm.Memslots.Add(0, gm) : vm.Memslots.Add(0, memory);
         gmem?.Dispose(); // the mapping and the slot keep the guest_memfd itself open
         using var vcpu = vm.CreateVcpu(0);
-        Assert.Throws<KvmException>(() => vcpu.Run()); // before KVM_ARM_VCPU_INIT: the kernel refuses (ENOEXEC)
+        Assert.Equal(Errno.ENOEXEC, Assert.Throws<KvmException>(() => vcpu.Run()).Errno); // before KVM_ARM_VCPU_INIT
         vcpu.InitArm64(Interop.Arm64.ArchConstants.KVM_ARM_VCPU_PSCI_0_2);
         vcpu.SetOneReg(Arm64Registers.Pc, GuestCode.CodeGpa);
         Assert.Equal(GuestCode.CodeGpa, vcpu.GetOneReg(Arm64Registers.Pc));
         vcpu.SetOneReg(Arm64Registers.X(7), 0x1122334455667788);
         Assert.Equal(0x1122334455667788UL, vcpu.GetOneReg(Arm64Registers.X(7)));
 
+        var (exits, written) = RunMmioGuest(vcpu);
+        Arm64Env.Record($"typed vCPU from {(memory is GmemMapping ? "guest_memfd" : "host memory")}: {string.Join(", ", exits)}, then SYSTEM_OFF");
+        Assert.Equal(["write 0x10000000/4", "write 0x10000000/1", "read 0x10000008/4", "write 0x10000000/1"], exits);
+        Assert.Equal("ABZ", written);
+    }
+
+    [Fact]
+    public void Protected_vm_type_is_offered_exactly_in_protected_mode()
+    {
+        Arm64Env.RequireArm64Kvm();
+        using var kvm = KvmSystem.Open();
+        bool protectedMode = Arm64Env.ProtectedMode;
+        Assert.Equal(protectedMode, kvm.SupportsVmType(VmType.Arm64Protected()));
+        if (!protectedMode)
+        {
+            var ex = Assert.Throws<KvmException>(() => kvm.CreateVm(VmType.Arm64Protected()));
+            Assert.Equal(Errno.EINVAL, ex.Errno);
+            Assert.Contains("kvm-arm.mode=protected", ex.Message);
+            return;
+        }
+        using var vm = kvm.CreateVm(VmType.Arm64Protected());
+        Assert.True(vm.Type.IsArm64Protected);
+        Assert.Equal(0, vm.Capabilities.Check(KvmCap.KVM_CAP_ONE_REG)); // a pVM says 0 (7.3.4), yet ONE_REG works
+        Assert.NotNull(vm.GuestMemfd);
+        Assert.Null(vm.MemoryAttributes);
+        // A pVM vCPU runs from host memory (from guest_memfd 7.3.4 answers EIO: Arm64ProtectedTests records it).
+        using var memory = kvm.AllocateHostMemory(MemSize);
+        memory.Write(GuestCode.CodeGpa, GuestCode.Bytes(GuestCode.MmioThenSystemOff));
+        var slot = vm.Memslots.Add(0, memory);
+        using (var spare = kvm.AllocateHostMemory(MemSize))
+            vm.Memslots.Add(0x100000, spare).Dispose(); // before the first run a pVM's slot can still be deleted
+        Assert.Equal(1, vm.Memslots.Count);
+        using var vcpu = vm.CreateVcpu(0);
+        vcpu.InitArm64(Interop.Arm64.ArchConstants.KVM_ARM_VCPU_PSCI_0_2);
+        vcpu.SetOneReg(Arm64Registers.Pc, GuestCode.CodeGpa);
+        var (exits, written) = RunMmioGuest(vcpu);
+        Arm64Env.Record($"typed vCPU in a protected VM, host memory: {string.Join(", ", exits)}, then SYSTEM_OFF");
+        Assert.Equal("ABZ", written);
+        // After it has run, pKVM refuses deletions (EPERM): the slot stays until the VM goes, and says so.
+        slot.Dispose();
+        Assert.False(slot.IsDeleted);
+        Assert.Equal(1, vm.Memslots.Count);
+        vcpu.Dispose();
+        vm.Dispose();
+        Assert.True(slot.IsDeleted);
+    }
+
+    /// <summary>Runs <see cref="GuestCode.MmioThenSystemOff"/> through the typed exits to PSCI SYSTEM_OFF: the MMIO
+    /// accesses it made, and the bytes it wrote.</summary>
+    private static (List<string> Exits, string Written) RunMmioGuest(VcpuFd vcpu)
+    {
         var written = new List<byte>();
         var exits = new List<string>();
         for (int i = 0; i < 16; i++)
@@ -104,11 +155,10 @@ public sealed class Arm64TypedSdkTests
             }
             Assert.Equal(VcpuExitReason.SystemEvent, exit.Reason);
             Assert.Equal(KvmSystemEvent.KVM_SYSTEM_EVENT_SHUTDOWN, exit.SystemEvent.Type);
-            break;
+            return (exits, System.Text.Encoding.ASCII.GetString(written.ToArray()));
         }
-        Arm64Env.Record($"typed vCPU from {(memory is GmemMapping ? "guest_memfd" : "host memory")}: {string.Join(", ", exits)}, then SYSTEM_OFF");
-        Assert.Equal(["write 0x10000000/4", "write 0x10000000/1", "read 0x10000008/4", "write 0x10000000/1"], exits);
-        Assert.Equal("ABZ", System.Text.Encoding.ASCII.GetString(written.ToArray()));
+        Assert.Fail($"no SYSTEM_OFF after 16 exits: {string.Join(", ", exits)}");
+        return default;
     }
 
     [Fact]

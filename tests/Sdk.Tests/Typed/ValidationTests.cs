@@ -160,5 +160,11 @@ public class ValidationTests
         Assert.Equal(40, VmType.Arm64Default.IpaBits);     // type 0 is the 40-bit default
         Assert.Equal(32, VmType.Arm64(32).IpaBits);
         Assert.Null(VmType.X86Default.IpaBits);
+        Assert.Equal(0x8000_0000UL, VmType.Arm64Protected().Value);          // KVM_VM_TYPE_ARM_PROTECTED
+        Assert.Equal(0x8000_0028UL, VmType.Arm64Protected(40).Value);
+        Assert.True(VmType.Arm64Protected(36).IsArm64Protected);
+        Assert.Equal(36, VmType.Arm64Protected(36).IpaBits);
+        Assert.False(VmType.Arm64(36).IsArm64Protected);
+        Assert.Throws<ArgumentOutOfRangeException>(() => VmType.Arm64Protected(12));
     }
 }
