@@ -55,6 +55,14 @@ internal static class ProbeCommand
 
     private static int RunInGuest(Args args, bool json)
     {
+        if (System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture != System.Runtime.InteropServices.Architecture.X64)
+        {
+            // The embedded guest is x86_64 and runs this very program inside it over 9p; an arm64 build cannot.
+            Console.Error.WriteLine("kvmsdk probe: no usable /dev/kvm on this host, and the throw-away guest is x86_64 only " +
+                $"(this is {System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture}). On arm64 KVM needs the host " +
+                "kernel booted at EL2; the project's arm64 lanes (tests/kvm-guest/arm64) run an arm64 build of this probe under QEMU.");
+            return 3;
+        }
         string kernel = args.One("kernel") ?? "newest";
         Console.Error.WriteLine($"kvmsdk probe: no usable /dev/kvm on this host; probing in the throw-away guest (Debian kernel '{kernel}' under QEMU, emulated AMD SVM). The first run downloads the kernel; use --host to refuse.");
         var runner = ExtractRunner();
