@@ -55,11 +55,7 @@ public sealed unsafe class VmFd : IDisposable
 
     internal bool HasRun => Volatile.Read(ref _hasRun);
 
-    internal void MarkRun()
-    {
-        if (!Volatile.Read(ref _hasRun))
-            Volatile.Write(ref _hasRun, true);
-    }
+    internal void MarkRun() => Volatile.Write(ref _hasRun, true);
 
     /// <summary>The system that created the VM.</summary>
     public KvmSystem System { get; }

@@ -38,7 +38,7 @@ public class SystemTests
             case "arm64-newest":
             case "arm64-protected":
                 Assert.True((flags & (int)KvmConstants.GUEST_MEMFD_FLAG_MMAP) != 0, $"{Kernel.Lane} lane: kernel {Kernel.Release} has no mmap-able guest_memfd");
-                Assert.Equal(Kernel.Lane == "arm64-protected", File.ReadAllText("/proc/cmdline").Contains("kvm-arm.mode=protected"));
+                Assert.Equal(Kernel.Lane == "arm64-protected", Arm64.Arm64Env.ProtectedMode);
                 break;
             default:
                 Assert.Fail($"unknown lane {Kernel.Lane}");

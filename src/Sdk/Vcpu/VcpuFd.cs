@@ -28,6 +28,8 @@ public sealed unsafe partial class VcpuFd : IDisposable
     /// <summary>The VM.</summary>
     public VmFd Vm { get; }
 
+    private bool _hasRun; // touched only by the thread that runs this vCPU
+
     /// <summary>The vCPU id passed to <c>KVM_CREATE_VCPU</c>.</summary>
     public int Id { get; }
 
@@ -46,7 +48,11 @@ public sealed unsafe partial class VcpuFd : IDisposable
         var h = _fd.Enter();
         try
         {
-            Vm.MarkRun();
+            if (!_hasRun)
+            {
+                _hasRun = true;
+                Vm.MarkRun();   // once per vCPU: the VM-wide flag stays off the hot path
+            }
             var rc = RunCore(h.Fd);
             var raw = ExitReasonRef;
             if (rc < 0)

@@ -4,6 +4,7 @@
 using Xunit;
 using System.Runtime.InteropServices;
 using Kvm.Interop;
+using Kvm.KernelTests.Support;
 using Kvm.Interop.Arm64;
 using Tmds.Linux;
 using static Tmds.Linux.LibC;
@@ -12,42 +13,42 @@ namespace Kvm.KernelTests.Arm64;
 
 /// <summary>
 /// Where the arm64 kernel tests run and what the lane expects. The arm64 lanes (tests/kvm-guest/arm64/lane.sh) set
-/// KVM_LANE, so a lane that should have guest_memfd fails when the kernel lacks it instead of skipping; without
-/// KVM_LANE (a hand run on real arm64 hardware) the expectations follow the kernel's own answers.
+/// KVM_TEST_LANE (<see cref="Kernel.Lane"/>), so a lane that should have guest_memfd fails when the kernel lacks it
+/// instead of skipping; without it (a hand run on real arm64 hardware) the expectations follow the kernel's own answers.
 /// </summary>
 internal static class Arm64Env
 {
-    public static string Lane => Environment.GetEnvironmentVariable("KVM_LANE") ?? "";
+    public static string Lane => Kernel.Lane ?? "";
 
     /// <summary>Skips the test unless this is an arm64 process with a /dev/kvm.</summary>
     public static void RequireArm64Kvm()
     {
-        if (RuntimeInformation.ProcessArchitecture != Architecture.Arm64)
+        if (!Kernel.IsArm64)
             Assert.Skip($"arm64 KVM test; this process is {RuntimeInformation.ProcessArchitecture}");
         if (!File.Exists("/dev/kvm"))
             Assert.Skip("no /dev/kvm on this arm64 machine (KVM needs EL2: virtualization=on under QEMU)");
     }
 
-    public static string KernelRelease => File.ReadAllText("/proc/sys/kernel/osrelease").Trim();
+    public static string KernelRelease => Kernel.Release;
 
     /// <summary>kvm-arm.mode=protected on the kernel command line (pKVM).</summary>
     public static bool ProtectedMode => File.ReadAllText("/proc/cmdline").Contains("kvm-arm.mode=protected");
 
     /// <summary>
-    /// Whether guest_memfd must exist: true on the 7.3 lanes, false on arm64-legacy (6.12), and the kernel's own
-    /// answer when no lane is named.
+    /// Whether guest_memfd must exist: true on the 7.3 lanes, false on arm64-legacy (6.12), and
+    /// <paramref name="kernelSays"/> (its KVM_CAP_GUEST_MEMFD) when no lane is named.
     /// </summary>
-    public static bool ExpectGuestMemfd(int kvm) => Lane switch
+    public static bool ExpectGuestMemfd(bool kernelSays) => Lane switch
     {
         "arm64-legacy" => false,
         "arm64-newest" or "arm64-protected" => true,
-        _ => KvmCall.Check(kvm, KvmCap.KVM_CAP_GUEST_MEMFD) > 0,
+        _ => kernelSays,
     };
 
     /// <summary>Skips unless mmap-able guest_memfd is expected here; on a lane that promises it, a kernel without it fails.</summary>
     public static void RequireMmapGuestMemfd(int kvm)
     {
-        bool expected = ExpectGuestMemfd(kvm);
+        bool expected = ExpectGuestMemfd(KvmCall.Check(kvm, KvmCap.KVM_CAP_GUEST_MEMFD) > 0);
         if (!expected)
             Assert.Skip($"kernel {KernelRelease} has no guest_memfd on arm64 (KVM_CAP_GUEST_MEMFD = 0; lane '{Lane}')");
         Assert.True(KvmCall.Check(kvm, KvmCap.KVM_CAP_GUEST_MEMFD) > 0, $"lane {Lane} expects guest_memfd, kernel {KernelRelease} says no");

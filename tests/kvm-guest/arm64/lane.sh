@@ -53,7 +53,7 @@ filter=(${ARM64_TEST_FILTER:-})
 } > "$SHARE/guest.sh"
 run_tests() {
   "$HERE/run.sh" --suite "$suite" ${kargs:+--kargs "$kargs"} ${ARM64_CPU:+--cpu "$ARM64_CPU"} --share "$SHARE" --ro "$PUB" --info "$SHARE/info" \
-    --env "KVM_LANE=$lane" --env "KVM_TEST_LANE=$lane" --env KVM_RECORD=/share/answers.txt --env DOTNET_CLI_TELEMETRY_OPTOUT=1 \
+    --env "KVM_TEST_LANE=$lane" --env KVM_RECORD=/share/answers.txt --env DOTNET_CLI_TELEMETRY_OPTOUT=1 \
     --env DOTNET_DbgEnableMiniDump=1 --env DOTNET_DbgMiniDumpType=1 --env DOTNET_EnableCrashReport=1 \
     --env DOTNET_DbgMiniDumpName=/share/crash.%d \
     -- sh /share/guest.sh > "$SHARE/console.log" 2>&1
