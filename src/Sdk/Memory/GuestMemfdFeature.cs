@@ -21,7 +21,8 @@ public sealed class GuestMemfdFeature
     public GuestMemfdFlags SupportedFlags { get; }
 
     /// <summary><c>KVM_CREATE_GUEST_MEMFD</c>: a new guest_memfd file of <paramref name="size"/> bytes (fixed forever).
-    /// The fd comes from the kernel without close-on-exec; the SDK sets <c>FD_CLOEXEC</c> with fcntl.</summary>
+    /// The fd comes from the kernel without close-on-exec (the ioctl has no flag for it); the SDK sets <c>FD_CLOEXEC</c>
+    /// with fcntl right after, so only a fork+exec on another thread in that window could inherit it.</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="size"/> is not a non-zero multiple of the page size.</exception>
     /// <exception cref="ArgumentException"><paramref name="flags"/> has a bit outside <see cref="SupportedFlags"/>
     /// (the kernel would answer EINVAL).</exception>
