@@ -66,7 +66,11 @@ public readonly record struct VmType
     /// <summary>arm64 pKVM protected VM (<c>KVM_VM_TYPE_ARM_PROTECTED</c>, bit 31), with the default IPA size or
     /// <paramref name="ipaBits"/>. Only a host booted with <c>kvm-arm.mode=protected</c> creates one, and no
     /// capability says so: <see cref="KvmSystem.SupportsVmType"/> finds out by creating one. (pKVM 7.3 ignores the
-    /// IPA size; the SDK still holds memslots to it.)</summary>
+    /// IPA size; the SDK still holds memslots to it.) pKVM 7.3 backs a protected VM's memory by pinning each
+    /// memslot's <c>userspace_addr</c> pages, guest_memfd slots included, and only anonymous or memfd pages can be
+    /// pinned: a slot over a guest_memfd mapping is accepted, but the vCPU's first fault in it makes <c>KVM_RUN</c>
+    /// fail with EIO. Back protected-VM slots with <see cref="KvmSystem.AllocateHostMemory"/>. Memslots cannot be
+    /// deleted once a vCPU has run (EPERM); the SDK keeps them until the VM is disposed.</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="ipaBits"/> is neither 0 nor 32..mask.</exception>
     public static VmType Arm64Protected(int ipaBits = 0)
     {

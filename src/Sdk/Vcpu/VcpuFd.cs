@@ -40,8 +40,10 @@ public sealed unsafe partial class VcpuFd : IDisposable
     /// <c>KVM_EXIT_MEMORY_FAULT</c> arrives as <c>-1</c> with EFAULT/EHWPOISON and is returned as
     /// <see cref="VcpuExitReason.MemoryFault"/>; EINTR (a signal or <see cref="RequestImmediateExit"/>) as
     /// <see cref="VcpuExitReason.Interrupted"/>.</summary>
-    /// <exception cref="KvmException">Any other failure of <c>KVM_RUN</c> (e.g. ENOEXEC, EFAULT without a memory-fault
-    /// exit, EINVAL for an uninitialised arm64 vCPU).</exception>
+    /// <exception cref="KvmException">Any other failure of <c>KVM_RUN</c> (e.g. ENOEXEC for an arm64 vCPU without
+    /// <c>KVM_ARM_VCPU_INIT</c>, EFAULT without a memory-fault exit). Where the errno has a known cause the message
+    /// names it: in a pKVM protected VM, EIO means a slot's <c>userspace_addr</c> pages could not be pinned, which
+    /// is what a guest_memfd slot gets on 7.3 (see <see cref="VmType.Arm64Protected"/>).</exception>
     /// <exception cref="ObjectDisposedException">Disposed.</exception>
     public VcpuExit Run()
     {
@@ -65,7 +67,7 @@ public sealed unsafe partial class VcpuFd : IDisposable
                 }
                 if ((errno == Errno.EFAULT || errno == Errno.EHWPOISON) && raw == (uint)KvmExit.KVM_EXIT_MEMORY_FAULT)
                     return new VcpuExit(VcpuExitReason.MemoryFault, raw, _run, _runSize);
-                Fail.Ioctl(rc, KvmIoctls.KVM_RUN.Name, KvmIoctls.KVM_RUN.Value, KvmFdKind.Vcpu);
+                Fail.Ioctl(rc, KvmIoctls.KVM_RUN.Name, KvmIoctls.KVM_RUN.Value, KvmFdKind.Vcpu, ExplainRunFailure(errno));
             }
             return new VcpuExit(Decode(raw), raw, _run, _runSize);
         }
@@ -223,6 +225,25 @@ public sealed unsafe partial class VcpuFd : IDisposable
         }
         // SAFETY: `init` is a stack local the kernel reads.
         IoctlOut(Interop.Arm64.ArchIoctls.KVM_ARM_VCPU_INIT.Value, Interop.Arm64.ArchIoctls.KVM_ARM_VCPU_INIT.Name, &init);
+    }
+
+    /// <summary>The cause behind a KVM_RUN errno, where the errno alone would leave the caller guessing.</summary>
+    private string? ExplainRunFailure(Errno errno)
+    {
+        if (Vm.Type.Architecture != VmArchitecture.Arm64)
+            return null;
+        if (errno == Errno.ENOEXEC)
+            return "an arm64 vCPU runs only after KVM_ARM_VCPU_INIT (VcpuFd.InitArm64)";
+        if (errno != Errno.EIO || !Vm.Type.IsArm64Protected)
+            return null;
+        // pkvm_mem_abort pins the page at userspace_addr, guest_memfd slot or not, and accepts only swap-backed
+        // (anonymous, memfd/shmem) pages.
+        var gmemSlot = Vm.Memslots.Slots.FirstOrDefault(s => s.GuestMemfd is not null);
+        return "pKVM maps a protected VM's memory by pinning each memslot's userspace_addr pages, and only anonymous or "
+            + "memfd pages can be pinned" + (gmemSlot is null
+                ? ""
+                : $"; {gmemSlot} is backed by guest_memfd, whose pages cannot (EIO on 7.3): back protected-VM slots with "
+                  + "KvmSystem.AllocateHostMemory");
     }
 
     private static void RequireX86()

@@ -140,9 +140,41 @@ public sealed class Arm64ProtectedTests
                 Assert.False(watchdog.Fired, "the pVM vCPU hung until the watchdog fired");
             }
             Arm64Env.Record($"protected VM vCPU with code in guest_memfd: first KVM_RUN rc={rc} errno={errno} exit_reason={(KvmExit)vcpu.Run->exit_reason}");
-            // 7.3.4 answers EIO here (arm64-kvm.md): pKVM does not run a protected guest from shared gmem
+            // 7.3.4: a pVM's stage-2 fault (pkvm_mem_abort) ignores guest_memfd and pins the page at the slot's
+            // userspace_addr; a guest_memfd mapping is not swap-backed memory, so the pin is refused with EIO.
             Assert.Equal(-1, rc);
             Assert.Equal(Errno.EIO, errno);
+        }
+        finally
+        {
+            KvmCall.Close(gmem);
+            KvmCall.Close(pvm);
+            KvmCall.Close(kvm);
+        }
+    }
+
+    [Fact]
+    public unsafe void Protected_vm_runs_from_userspace_addr_even_in_a_guest_memfd_slot()
+    {
+        // The other half of the EIO above: with anonymous memory at userspace_addr, the same guest_memfd slot runs,
+        // and from the anonymous pages. The guest_memfd stays zeroed (UDF on arm64), so a vCPU fetching from it
+        // would never reach the MMIO writes.
+        RequireProtectedMode();
+        int kvm = KvmCall.OpenKvm();
+        int pvm = CreateProtectedVm(kvm), gmem = -1;
+        try
+        {
+            gmem = KvmCall.Ok(KvmCall.TryCreateGmem(pvm, MemSize, KvmConstants.GUEST_MEMFD_FLAG_MMAP | KvmConstants.GUEST_MEMFD_FLAG_INIT_SHARED),
+                "KVM_CREATE_GUEST_MEMFD(MMAP | INIT_SHARED) in a pVM");
+            using var anon = Mapping.Anonymous(MemSize);
+            GuestCode.Copy(GuestCode.MmioThenSystemOff, anon.Span);
+            KvmCall.Ok(KvmCall.SetRegion(pvm, 0, 0, MemSize, anon.Pointer, KvmConstants.KVM_MEM_GUEST_MEMFD, gmem),
+                "memslot from guest_memfd with anonymous userspace_addr in a pVM");
+            using var vcpu = new Vcpu(kvm, pvm);
+            Arm64VcpuTests.AssertMmioThenSystemOff(vcpu, "a guest_memfd slot's anonymous userspace_addr in a protected VM");
+            using var gmemView = Mapping.TryMap(gmem, MemSize, out var err);
+            Assert.True(gmemView is not null, $"mmap guest_memfd in a pVM: {err}");
+            Assert.True(gmemView.Span.IndexOfAnyExcept((byte)0) < 0, "the guest_memfd was written, so the guest ran from it");
         }
         finally
         {

@@ -78,7 +78,9 @@ public sealed class Arm64TypedSdkTests
         using var slot = memory is GmemMapping gm ? vm.Memslots.Add(0, gm) : vm.Memslots.Add(0, memory);
         gmem?.Dispose(); // the mapping and the slot keep the guest_memfd itself open
         using var vcpu = vm.CreateVcpu(0);
-        Assert.Equal(Errno.ENOEXEC, Assert.Throws<KvmException>(() => vcpu.Run()).Errno); // before KVM_ARM_VCPU_INIT
+        var uninitialised = Assert.Throws<KvmException>(() => vcpu.Run()); // before KVM_ARM_VCPU_INIT
+        Assert.Equal(Errno.ENOEXEC, uninitialised.Errno);
+        Assert.Contains("KVM_ARM_VCPU_INIT", uninitialised.Message);
         vcpu.InitArm64(Interop.Arm64.ArchConstants.KVM_ARM_VCPU_PSCI_0_2);
         vcpu.SetOneReg(Arm64Registers.Pc, GuestCode.CodeGpa);
         Assert.Equal(GuestCode.CodeGpa, vcpu.GetOneReg(Arm64Registers.Pc));
@@ -110,7 +112,7 @@ public sealed class Arm64TypedSdkTests
         Assert.Equal(0, vm.Capabilities.Check(KvmCap.KVM_CAP_ONE_REG)); // a pVM says 0 (7.3.4), yet ONE_REG works
         Assert.NotNull(vm.GuestMemfd);
         Assert.Null(vm.MemoryAttributes);
-        // A pVM vCPU runs from host memory (from guest_memfd 7.3.4 answers EIO: Arm64ProtectedTests records it).
+        // A pVM vCPU runs from host memory (a guest_memfd slot gets EIO: Protected_vm_on_a_guest_memfd_slot_fails_with_the_reason).
         using var memory = kvm.AllocateHostMemory(MemSize);
         memory.Write(GuestCode.CodeGpa, GuestCode.Bytes(GuestCode.MmioThenSystemOff));
         var slot = vm.Memslots.Add(0, memory);
@@ -130,6 +132,29 @@ public sealed class Arm64TypedSdkTests
         vcpu.Dispose();
         vm.Dispose();
         Assert.True(slot.IsDeleted);
+    }
+
+    [Fact]
+    public void Protected_vm_on_a_guest_memfd_slot_fails_with_the_reason()
+    {
+        Arm64Env.RequireArm64Kvm();
+        using var kvm = KvmSystem.Open();
+        if (!Arm64Env.ProtectedMode)
+            Assert.Skip("needs kvm-arm.mode=protected (pKVM): lane arm64-protected");
+        using var vm = kvm.CreateVm(VmType.Arm64Protected());
+        using var gmem = vm.GuestMemfd!.Create(MemSize, MmapShared);
+        using var map = gmem.Map();
+        map.Write(GuestCode.CodeGpa, GuestCode.Bytes(GuestCode.MmioThenSystemOff));
+        var slot = vm.Memslots.Add(0, map); // accepted by the kernel: the refusal comes at the first fault
+        using var vcpu = vm.CreateVcpu(0);
+        vcpu.InitArm64(Interop.Arm64.ArchConstants.KVM_ARM_VCPU_PSCI_0_2);
+        vcpu.SetOneReg(Arm64Registers.Pc, GuestCode.CodeGpa);
+        var ex = Assert.Throws<KvmException>(() => vcpu.Run());
+        Arm64Env.Record($"typed vCPU in a protected VM, guest_memfd slot: {ex.Message}");
+        Assert.Equal(Errno.EIO, ex.Errno);
+        Assert.Equal("KVM_RUN", ex.Operation);
+        Assert.Contains("userspace_addr", ex.Message);
+        Assert.Contains(slot.ToString(), ex.Message);
     }
 
     /// <summary>Runs <see cref="GuestCode.MmioThenSystemOff"/> through the typed exits to PSCI SYSTEM_OFF: the MMIO
