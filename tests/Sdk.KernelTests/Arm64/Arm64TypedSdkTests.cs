@@ -112,7 +112,8 @@ public sealed class Arm64TypedSdkTests
         Assert.Equal(0, vm.Capabilities.Check(KvmCap.KVM_CAP_ONE_REG)); // a pVM says 0 (7.3.4), yet ONE_REG works
         Assert.NotNull(vm.GuestMemfd);
         Assert.Null(vm.MemoryAttributes);
-        // A pVM vCPU runs from host memory (a guest_memfd slot gets EIO: Protected_vm_on_a_guest_memfd_slot_fails_with_the_reason).
+        // A pVM vCPU runs from host memory; a guest_memfd slot gets EIO
+        // (Protected_vm_on_a_guest_memfd_slot_fails_with_the_reason).
         using var memory = kvm.AllocateHostMemory(MemSize);
         memory.Write(GuestCode.CodeGpa, GuestCode.Bytes(GuestCode.MmioThenSystemOff));
         var slot = vm.Memslots.Add(0, memory);
