@@ -116,49 +116,46 @@ public sealed class Arm64ProtectedTests
     }
 
     [Fact]
-    public unsafe void Protected_vm_vcpu_from_guest_memfd_answer()
+    public unsafe void Protected_vm_vcpu_from_guest_memfd_answer() => InProtectedVmWithGuestMemfd((kvm, pvm, gmem, gmemMap) =>
     {
-        RequireProtectedMode();
-        int kvm = KvmCall.OpenKvm();
-        int pvm = CreateProtectedVm(kvm), gmem = -1;
-        try
+        GuestCode.Copy(GuestCode.MmioThenSystemOff, gmemMap.Span);
+        KvmCall.Ok(KvmCall.SetRegion(pvm, 0, 0, MemSize, gmemMap.Pointer, KvmConstants.KVM_MEM_GUEST_MEMFD, gmem), "memslot from guest_memfd in a pVM");
+        using var vcpu = new Vcpu(kvm, pvm);
+        vcpu.SetReg(Vcpu.PcId, GuestCode.CodeGpa);
+        int rc;
+        Errno errno;
+        using (var watchdog = new KvmRunWatchdog(vcpu, Arm64VcpuTests.Limit))
         {
-            gmem = KvmCall.Ok(KvmCall.TryCreateGmem(pvm, MemSize, KvmConstants.GUEST_MEMFD_FLAG_MMAP | KvmConstants.GUEST_MEMFD_FLAG_INIT_SHARED),
-                "KVM_CREATE_GUEST_MEMFD(MMAP | INIT_SHARED) in a pVM");
-            using var mem = Mapping.TryMap(gmem, MemSize, out var err);
-            Assert.True(mem is not null, $"mmap guest_memfd in a pVM: {err}");
-            GuestCode.Copy(GuestCode.MmioThenSystemOff, mem.Span);
-            KvmCall.Ok(KvmCall.SetRegion(pvm, 0, 0, MemSize, mem.Pointer, KvmConstants.KVM_MEM_GUEST_MEMFD, gmem), "memslot from guest_memfd in a pVM");
-            using var vcpu = new Vcpu(kvm, pvm);
-            vcpu.SetReg(Vcpu.PcId, GuestCode.CodeGpa);
-            int rc;
-            Errno errno;
-            using (var watchdog = new KvmRunWatchdog(vcpu, Arm64VcpuTests.Limit))
-            {
-                rc = Sys.Ioctl(vcpu.Fd, KvmIoctls.KVM_RUN);
-                errno = rc < 0 ? (Errno)Sys.LastErrno : 0;
-                Assert.False(watchdog.Fired, "the pVM vCPU hung until the watchdog fired");
-            }
-            Arm64Env.Record($"protected VM vCPU with code in guest_memfd: first KVM_RUN rc={rc} errno={errno} exit_reason={(KvmExit)vcpu.Run->exit_reason}");
-            // 7.3.4: a pVM's stage-2 fault (pkvm_mem_abort) ignores guest_memfd and pins the page at the slot's
-            // userspace_addr; a guest_memfd mapping is not swap-backed memory, so the pin is refused with EIO.
-            Assert.Equal(-1, rc);
-            Assert.Equal(Errno.EIO, errno);
+            rc = Sys.Ioctl(vcpu.Fd, KvmIoctls.KVM_RUN);
+            errno = rc < 0 ? (Errno)Sys.LastErrno : 0;
+            Assert.False(watchdog.Fired, "the pVM vCPU hung until the watchdog fired");
         }
-        finally
-        {
-            KvmCall.Close(gmem);
-            KvmCall.Close(pvm);
-            KvmCall.Close(kvm);
-        }
-    }
+        Arm64Env.Record($"protected VM vCPU with code in guest_memfd: first KVM_RUN rc={rc} errno={errno} exit_reason={(KvmExit)vcpu.Run->exit_reason}");
+        // 7.3.4: a pVM's stage-2 fault (pkvm_mem_abort) ignores guest_memfd and pins the page at the slot's
+        // userspace_addr; a guest_memfd mapping is not swap-backed memory, so the pin is refused with EIO.
+        Assert.Equal(-1, rc);
+        Assert.Equal(Errno.EIO, errno);
+    });
 
+    /// <summary>The other half of the EIO above: with anonymous memory at userspace_addr, the same guest_memfd slot
+    /// runs, and from the anonymous pages. The guest_memfd stays zeroed (UDF on arm64), so a vCPU fetching from it
+    /// would never reach the MMIO writes.</summary>
     [Fact]
-    public unsafe void Protected_vm_runs_from_userspace_addr_even_in_a_guest_memfd_slot()
+    public unsafe void Protected_vm_runs_from_userspace_addr_even_in_a_guest_memfd_slot() => InProtectedVmWithGuestMemfd((kvm, pvm, gmem, gmemMap) =>
     {
-        // The other half of the EIO above: with anonymous memory at userspace_addr, the same guest_memfd slot runs,
-        // and from the anonymous pages. The guest_memfd stays zeroed (UDF on arm64), so a vCPU fetching from it
-        // would never reach the MMIO writes.
+        using var anon = Mapping.Anonymous(MemSize);
+        GuestCode.Copy(GuestCode.MmioThenSystemOff, anon.Span);
+        KvmCall.Ok(KvmCall.SetRegion(pvm, 0, 0, MemSize, anon.Pointer, KvmConstants.KVM_MEM_GUEST_MEMFD, gmem),
+            "memslot from guest_memfd with anonymous userspace_addr in a pVM");
+        using var vcpu = new Vcpu(kvm, pvm);
+        Arm64VcpuTests.AssertMmioThenSystemOff(vcpu, "a guest_memfd slot's anonymous userspace_addr in a protected VM");
+        Assert.True(gmemMap.Span.IndexOfAnyExcept((byte)0) < 0, "the guest_memfd was written, so the guest ran from it");
+    });
+
+    /// <summary>Runs <paramref name="body"/> with /dev/kvm, a protected VM, and a mapped MMAP | INIT_SHARED
+    /// guest_memfd of <see cref="MemSize"/> bytes in it; closes them after.</summary>
+    private static void InProtectedVmWithGuestMemfd(Action<int, int, int, Mapping> body)
+    {
         RequireProtectedMode();
         int kvm = KvmCall.OpenKvm();
         int pvm = CreateProtectedVm(kvm), gmem = -1;
@@ -166,15 +163,9 @@ public sealed class Arm64ProtectedTests
         {
             gmem = KvmCall.Ok(KvmCall.TryCreateGmem(pvm, MemSize, KvmConstants.GUEST_MEMFD_FLAG_MMAP | KvmConstants.GUEST_MEMFD_FLAG_INIT_SHARED),
                 "KVM_CREATE_GUEST_MEMFD(MMAP | INIT_SHARED) in a pVM");
-            using var anon = Mapping.Anonymous(MemSize);
-            GuestCode.Copy(GuestCode.MmioThenSystemOff, anon.Span);
-            KvmCall.Ok(KvmCall.SetRegion(pvm, 0, 0, MemSize, anon.Pointer, KvmConstants.KVM_MEM_GUEST_MEMFD, gmem),
-                "memslot from guest_memfd with anonymous userspace_addr in a pVM");
-            using var vcpu = new Vcpu(kvm, pvm);
-            Arm64VcpuTests.AssertMmioThenSystemOff(vcpu, "a guest_memfd slot's anonymous userspace_addr in a protected VM");
-            using var gmemView = Mapping.TryMap(gmem, MemSize, out var err);
-            Assert.True(gmemView is not null, $"mmap guest_memfd in a pVM: {err}");
-            Assert.True(gmemView.Span.IndexOfAnyExcept((byte)0) < 0, "the guest_memfd was written, so the guest ran from it");
+            using var map = Mapping.TryMap(gmem, MemSize, out var err);
+            Assert.True(map is not null, $"mmap guest_memfd in a pVM: {err}");
+            body(kvm, pvm, gmem, map);
         }
         finally
         {
