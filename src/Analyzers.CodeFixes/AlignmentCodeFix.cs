@@ -26,11 +26,11 @@ public sealed class AlignmentCodeFix : CodeFixProvider
             return;
         foreach (var d in context.Diagnostics)
         {
-            if (!d.Properties.TryGetValue(AlignmentAnalyzer.AlignedKey, out var alignedText) ||
+            if (!d.Properties.TryGetValue(AlignmentRule.AlignedKey, out var alignedText) ||
                 !ulong.TryParse(alignedText, NumberStyles.None, CultureInfo.InvariantCulture, out var aligned) ||
                 root.FindNode(d.Location.SourceSpan, getInnermostNodeForTie: true) is not ExpressionSyntax expr)
                 continue;
-            var up = d.Properties.TryGetValue(AlignmentAnalyzer.RoundKey, out var round) && round == "up";
+            var up = d.Properties.TryGetValue(AlignmentRule.RoundKey, out var round) && round == "up";
             var hex = expr.ToString().TrimStart('(').StartsWith("0x", System.StringComparison.OrdinalIgnoreCase) ||
                       expr is not LiteralExpressionSyntax;
             var text = hex ? "0x" + aligned.ToString("X", CultureInfo.InvariantCulture) : aligned.ToString(CultureInfo.InvariantCulture);

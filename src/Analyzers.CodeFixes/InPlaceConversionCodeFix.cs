@@ -28,7 +28,7 @@ public sealed class InPlaceConversionCodeFix : CodeFixProvider
     {
         foreach (var d in context.Diagnostics)
         {
-            if (!d.Properties.ContainsKey(MemoryAttributesAnalyzer.FixableKey))
+            if (!d.Properties.ContainsKey(MemoryAttributesRule.FixableKey))
                 continue;
             context.RegisterCodeFix(CodeAction.Create(
                 "Convert on the guest_memfd (InPlaceConversionV8.ToPrivate, experimental KVMEXP001)",

@@ -6,7 +6,7 @@ namespace Kvm.Analyzers.Tests;
 public class AlignmentTests
 {
     [Fact]
-    public Task Unaligned_sdk_arguments_are_reported() => Verify.Analyzer<AlignmentAnalyzer>("""
+    public Task Unaligned_sdk_arguments_are_reported() => Verify.Analyzer<AlignmentRule>("""
         class C
         {
             void M(VmFd vm, GuestMemfdFeature f, GmemFd g, HostMemory mem, IGuestMemoryConversion conv)
@@ -23,7 +23,7 @@ public class AlignmentTests
         """);
 
     [Fact]
-    public Task Unaligned_struct_fields_are_reported() => Verify.Analyzer<AlignmentAnalyzer>("""
+    public Task Unaligned_struct_fields_are_reported() => Verify.Analyzer<AlignmentRule>("""
         class C
         {
             void M()
@@ -37,7 +37,7 @@ public class AlignmentTests
         """);
 
     [Fact]
-    public Task Aligned_constants_are_silent() => Verify.Analyzer<AlignmentAnalyzer>("""
+    public Task Aligned_constants_are_silent() => Verify.Analyzer<AlignmentRule>("""
         class C
         {
             const ulong Size = 64 * 1024;
@@ -53,7 +53,7 @@ public class AlignmentTests
         """);
 
     [Fact]
-    public Task Values_not_known_at_compile_time_are_silent() => Verify.Analyzer<AlignmentAnalyzer>("""
+    public Task Values_not_known_at_compile_time_are_silent() => Verify.Analyzer<AlignmentRule>("""
         class C
         {
             void M(GuestMemfdFeature f, GmemFd g, ulong size, ulong offset)
@@ -66,7 +66,7 @@ public class AlignmentTests
         """);
 
     [Fact]
-    public Task Byte_offsets_that_need_no_alignment_are_silent() => Verify.Analyzer<AlignmentAnalyzer>("""
+    public Task Byte_offsets_that_need_no_alignment_are_silent() => Verify.Analyzer<AlignmentRule>("""
         class C
         {
             void M(GmemFd g, GmemMapping m, IGuestMemoryConversion conv)
@@ -81,7 +81,7 @@ public class AlignmentTests
         """);
 
     [Fact]
-    public Task Fix_rounds_sizes_up_and_addresses_down_with_fix_all() => Verify.Fix<AlignmentAnalyzer, AlignmentCodeFix>("""
+    public Task Fix_rounds_sizes_up_and_addresses_down_with_fix_all() => Verify.Fix<AlignmentRule, AlignmentCodeFix>("""
         class C
         {
             void M(VmFd vm, GuestMemfdFeature f, HostMemory mem)

@@ -5,7 +5,7 @@ namespace Kvm.Analyzers.Tests;
 public class CapabilityTests
 {
     [Fact]
-    public Task Raw_gated_ioctls_without_a_check_are_reported() => Verify.Analyzer<CapabilityAnalyzer>("""
+    public Task Raw_gated_ioctls_without_a_check_are_reported() => Verify.Analyzer<CapabilityRule>("""
         class C
         {
             unsafe int M(int vmFd)
@@ -21,7 +21,7 @@ public class CapabilityTests
            .Replace("KvmIoctls.KVM_CREATE_GUEST_MEMFD.Value", "{|KVM2001:KvmIoctls.KVM_CREATE_GUEST_MEMFD.Value|}"));
 
     [Fact]
-    public Task A_raw_KVM_CHECK_EXTENSION_in_the_method_is_enough() => Verify.Analyzer<CapabilityAnalyzer>("""
+    public Task A_raw_KVM_CHECK_EXTENSION_in_the_method_is_enough() => Verify.Analyzer<CapabilityRule>("""
         class C
         {
             int M(int vmFd)
@@ -35,7 +35,7 @@ public class CapabilityTests
         """);
 
     [Fact]
-    public Task An_SDK_capability_check_is_enough() => Verify.Analyzer<CapabilityAnalyzer>("""
+    public Task An_SDK_capability_check_is_enough() => Verify.Analyzer<CapabilityRule>("""
         class C
         {
             int M(VmFd vm, int vmFd)
@@ -49,7 +49,7 @@ public class CapabilityTests
         """);
 
     [Fact]
-    public Task The_SDK_proof_object_is_enough() => Verify.Analyzer<CapabilityAnalyzer>("""
+    public Task The_SDK_proof_object_is_enough() => Verify.Analyzer<CapabilityRule>("""
         class C
         {
             int M(VmFd vm, int vmFd)
@@ -63,7 +63,7 @@ public class CapabilityTests
         """);
 
     [Fact]
-    public Task Ungated_ioctls_and_the_typed_SDK_are_silent() => Verify.Analyzer<CapabilityAnalyzer>("""
+    public Task Ungated_ioctls_and_the_typed_SDK_are_silent() => Verify.Analyzer<CapabilityRule>("""
         class C
         {
             int M(int kvmFd, GuestMemfdFeature f)
@@ -75,7 +75,7 @@ public class CapabilityTests
         """);
 
     [Fact]
-    public Task A_check_in_another_method_does_not_count() => Verify.Analyzer<CapabilityAnalyzer>("""
+    public Task A_check_in_another_method_does_not_count() => Verify.Analyzer<CapabilityRule>("""
         class C
         {
             bool Has(int vmFd) => Sys.Ioctl(vmFd, KvmIoctls.KVM_CHECK_EXTENSION, (nint)KvmCap.KVM_CAP_GUEST_MEMFD) > 0;

@@ -6,7 +6,7 @@ namespace Kvm.Analyzers.Tests;
 public class RefusedFlagsTests
 {
     [Fact]
-    public Task Refused_combinations_are_reported() => Verify.Analyzer<FlagsAnalyzer>("""
+    public Task Refused_combinations_are_reported() => Verify.Analyzer<FlagsRule>("""
         class C
         {
             void M(VmFd vm, GuestMemfdFeature f, HostMemory mem)
@@ -23,7 +23,7 @@ public class RefusedFlagsTests
         """);
 
     [Fact]
-    public Task Accepted_combinations_are_silent() => Verify.Analyzer<FlagsAnalyzer>("""
+    public Task Accepted_combinations_are_silent() => Verify.Analyzer<FlagsRule>("""
         class C
         {
             void M(VmFd vm, GuestMemfdFeature f, HostMemory mem)
@@ -37,7 +37,7 @@ public class RefusedFlagsTests
         """);
 
     [Fact]
-    public Task Flags_not_known_at_compile_time_are_silent() => Verify.Analyzer<FlagsAnalyzer>("""
+    public Task Flags_not_known_at_compile_time_are_silent() => Verify.Analyzer<FlagsRule>("""
         class C
         {
             void M(VmFd vm, GuestMemfdFeature f, HostMemory mem, GuestMemfdFlags g, KvmMemFlags m, uint raw)
@@ -50,7 +50,7 @@ public class RefusedFlagsTests
         """);
 
     [Fact]
-    public Task Other_structs_named_flags_are_silent() => Verify.Analyzer<FlagsAnalyzer>("""
+    public Task Other_structs_named_flags_are_silent() => Verify.Analyzer<FlagsRule>("""
         class C
         {
             void M()
@@ -67,7 +67,7 @@ public class RefusedFlagsTests
 public class MapWithoutMmapTests
 {
     [Fact]
-    public Task Map_of_a_guest_memfd_created_without_MMAP_is_reported() => Verify.Analyzer<FlagsAnalyzer>("""
+    public Task Map_of_a_guest_memfd_created_without_MMAP_is_reported() => Verify.Analyzer<FlagsRule>("""
         class C
         {
             void M(GuestMemfdFeature f)
@@ -81,7 +81,7 @@ public class MapWithoutMmapTests
         """);
 
     [Fact]
-    public Task Map_with_MMAP_is_silent() => Verify.Analyzer<FlagsAnalyzer>("""
+    public Task Map_with_MMAP_is_silent() => Verify.Analyzer<FlagsRule>("""
         class C
         {
             void M(GuestMemfdFeature f)
@@ -93,7 +93,7 @@ public class MapWithoutMmapTests
         """);
 
     [Fact]
-    public Task Map_with_flags_from_elsewhere_is_silent() => Verify.Analyzer<FlagsAnalyzer>("""
+    public Task Map_with_flags_from_elsewhere_is_silent() => Verify.Analyzer<FlagsRule>("""
         class C
         {
             void M(GuestMemfdFeature f, GuestMemfdFlags flags, GmemFd given)
@@ -106,7 +106,7 @@ public class MapWithoutMmapTests
         """);
 
     [Fact]
-    public Task Map_after_the_local_was_reassigned_is_silent() => Verify.Analyzer<FlagsAnalyzer>("""
+    public Task Map_after_the_local_was_reassigned_is_silent() => Verify.Analyzer<FlagsRule>("""
         class C
         {
             void M(GuestMemfdFeature f, GmemFd other)
@@ -120,7 +120,7 @@ public class MapWithoutMmapTests
         """);
 
     [Fact]
-    public Task Map_guarded_by_IsMappable_is_still_reported_only_when_flags_are_constant() => Verify.Analyzer<FlagsAnalyzer>("""
+    public Task Map_guarded_by_IsMappable_is_still_reported_only_when_flags_are_constant() => Verify.Analyzer<FlagsRule>("""
         class C
         {
             GmemMapping? M(GuestMemfdFeature f, bool mmap)
@@ -132,7 +132,7 @@ public class MapWithoutMmapTests
         """);
 
     [Fact]
-    public Task Fix_adds_the_flag_to_each_create_call_with_fix_all() => Verify.Fix<FlagsAnalyzer, MmapFlagCodeFix>("""
+    public Task Fix_adds_the_flag_to_each_create_call_with_fix_all() => Verify.Fix<FlagsRule, MmapFlagCodeFix>("""
         class C
         {
             void M(GuestMemfdFeature f)

@@ -6,7 +6,7 @@ namespace Kvm.Analyzers.Tests;
 public class HandleLifetimeTests
 {
     [Fact]
-    public Task Handles_dropped_on_the_floor_are_reported() => Verify.Analyzer<HandleLifetimeAnalyzer>("""
+    public Task Handles_dropped_on_the_floor_are_reported() => Verify.Analyzer<HandleLifetimeRule>("""
         class C
         {
             void M(KvmSystem kvm, GuestMemfdFeature f)
@@ -23,7 +23,7 @@ public class HandleLifetimeTests
         """);
 
     [Fact]
-    public Task Disposed_handles_are_silent() => Verify.Analyzer<HandleLifetimeAnalyzer>("""
+    public Task Disposed_handles_are_silent() => Verify.Analyzer<HandleLifetimeRule>("""
         class C
         {
             void M()
@@ -44,7 +44,7 @@ public class HandleLifetimeTests
         """);
 
     [Fact]
-    public Task Handles_handed_on_are_silent() => Verify.Analyzer<HandleLifetimeAnalyzer>("""
+    public Task Handles_handed_on_are_silent() => Verify.Analyzer<HandleLifetimeRule>("""
         using System.Collections.Generic;
         class C
         {
@@ -60,7 +60,7 @@ public class HandleLifetimeTests
         """);
 
     [Fact]
-    public Task Memslots_owned_by_their_VM_are_silent() => Verify.Analyzer<HandleLifetimeAnalyzer>("""
+    public Task Memslots_owned_by_their_VM_are_silent() => Verify.Analyzer<HandleLifetimeRule>("""
         class C
         {
             void M(VmFd vm, HostMemory mem)
@@ -74,7 +74,7 @@ public class HandleLifetimeTests
         """);
 
     [Fact]
-    public Task Fix_adds_using_with_fix_all() => Verify.Fix<HandleLifetimeAnalyzer, UsingCodeFix>("""
+    public Task Fix_adds_using_with_fix_all() => Verify.Fix<HandleLifetimeRule, UsingCodeFix>("""
         class C
         {
             void M(KvmSystem kvm)

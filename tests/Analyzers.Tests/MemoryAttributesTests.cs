@@ -6,7 +6,7 @@ namespace Kvm.Analyzers.Tests;
 public class PrivateThroughVmTests
 {
     [Fact]
-    public Task Sdk_call_is_reported_when_the_project_targets_in_place_conversion() => Verify.Analyzer<MemoryAttributesAnalyzer>("""
+    public Task Sdk_call_is_reported_when_the_project_targets_in_place_conversion() => Verify.Analyzer<MemoryAttributesRule>("""
         class C
         {
             void M(VmFd vm)
@@ -20,7 +20,7 @@ public class PrivateThroughVmTests
         """, Verify.InPlaceOn);
 
     [Fact]
-    public Task Raw_ioctl_is_reported_when_the_profile_names_the_overlay() => Verify.Analyzer<MemoryAttributesAnalyzer>("""
+    public Task Raw_ioctl_is_reported_when_the_profile_names_the_overlay() => Verify.Analyzer<MemoryAttributesRule>("""
         class C
         {
             int M(int vmFd)
@@ -34,7 +34,7 @@ public class PrivateThroughVmTests
         """, "build_property.KvmUapiProfile = 7.3.4+inplace-conversion-v8");
 
     [Fact]
-    public Task Call_inside_the_non_null_branch_of_the_in_place_feature_is_reported() => Verify.Analyzer<MemoryAttributesAnalyzer>("""
+    public Task Call_inside_the_non_null_branch_of_the_in_place_feature_is_reported() => Verify.Analyzer<MemoryAttributesRule>("""
         #pragma warning disable KVMEXP001
         class C
         {
@@ -61,7 +61,7 @@ public class PrivateThroughVmTests
         """);
 
     [Fact]
-    public Task Without_target_ABI_or_evidence_it_is_silent() => Verify.Analyzer<MemoryAttributesAnalyzer>("""
+    public Task Without_target_ABI_or_evidence_it_is_silent() => Verify.Analyzer<MemoryAttributesRule>("""
         class C
         {
             void M(VmFd vm, int vmFd)
@@ -74,7 +74,7 @@ public class PrivateThroughVmTests
         """);
 
     [Fact]
-    public Task Shared_and_the_fallback_branch_are_silent() => Verify.Analyzer<MemoryAttributesAnalyzer>("""
+    public Task Shared_and_the_fallback_branch_are_silent() => Verify.Analyzer<MemoryAttributesRule>("""
         #pragma warning disable KVMEXP001
         class C
         {
@@ -107,7 +107,7 @@ public class PrivateThroughVmTests
         """);
 
     [Fact]
-    public Task Explicit_false_overrides_the_profile_and_gmem_conversion_is_silent() => Verify.Analyzer<MemoryAttributesAnalyzer>("""
+    public Task Explicit_false_overrides_the_profile_and_gmem_conversion_is_silent() => Verify.Analyzer<MemoryAttributesRule>("""
         #pragma warning disable KVMEXP001
         class C
         {
@@ -118,7 +118,7 @@ public class PrivateThroughVmTests
         """, "build_property.KvmInPlaceConversion = false", "build_property.KvmUapiProfile = 7.3.4+inplace-conversion-v8");
 
     [Fact]
-    public Task Fix_rewrites_into_the_guest_memfd_conversion_with_fix_all() => Verify.Fix<MemoryAttributesAnalyzer, InPlaceConversionCodeFix>("""
+    public Task Fix_rewrites_into_the_guest_memfd_conversion_with_fix_all() => Verify.Fix<MemoryAttributesRule, InPlaceConversionCodeFix>("""
         #pragma warning disable KVMEXP001
         class C
         {
@@ -143,7 +143,7 @@ public class PrivateThroughVmTests
         """, Verify.InPlaceOn);
 
     [Fact]
-    public Task No_fix_without_a_guest_memfd_slot_in_scope() => Verify.Fix<MemoryAttributesAnalyzer, InPlaceConversionCodeFix>("""
+    public Task No_fix_without_a_guest_memfd_slot_in_scope() => Verify.Fix<MemoryAttributesRule, InPlaceConversionCodeFix>("""
         class C
         {
             void M(VmFd vm, HostMemory mem)
@@ -167,7 +167,7 @@ public class PrivateThroughVmTests
 public class NoPrivateMemoryTests
 {
     [Fact]
-    public Task Attributes_on_VM_types_without_private_memory_are_reported() => Verify.Analyzer<MemoryAttributesAnalyzer>("""
+    public Task Attributes_on_VM_types_without_private_memory_are_reported() => Verify.Analyzer<MemoryAttributesRule>("""
         class C
         {
             void M(KvmSystem kvm)
@@ -186,7 +186,7 @@ public class NoPrivateMemoryTests
         """);
 
     [Fact]
-    public Task Private_memory_VM_types_are_silent() => Verify.Analyzer<MemoryAttributesAnalyzer>("""
+    public Task Private_memory_VM_types_are_silent() => Verify.Analyzer<MemoryAttributesRule>("""
         class C
         {
             void M(KvmSystem kvm)
@@ -200,7 +200,7 @@ public class NoPrivateMemoryTests
         """);
 
     [Fact]
-    public Task Types_not_known_at_compile_time_are_silent() => Verify.Analyzer<MemoryAttributesAnalyzer>("""
+    public Task Types_not_known_at_compile_time_are_silent() => Verify.Analyzer<MemoryAttributesRule>("""
         class C
         {
             void M(KvmSystem kvm, VmType type, VmFd given)
@@ -213,7 +213,7 @@ public class NoPrivateMemoryTests
         """);
 
     [Fact]
-    public Task Setting_shared_on_a_default_VM_is_silent() => Verify.Analyzer<MemoryAttributesAnalyzer>("""
+    public Task Setting_shared_on_a_default_VM_is_silent() => Verify.Analyzer<MemoryAttributesRule>("""
         class C
         {
             void M(KvmSystem kvm)

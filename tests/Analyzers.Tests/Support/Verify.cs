@@ -23,24 +23,43 @@ internal static class Verify
 
     public static DiagnosticResult Diagnostic(string id) => new(id, DiagnosticSeverity.Warning);
 
-    public static async Task Analyzer<TAnalyzer>(string source, params string[] globalConfig)
-        where TAnalyzer : DiagnosticAnalyzer, new()
+    /// <summary>Runs the shipped <see cref="KvmAnalyzer"/> with only <typeparamref name="TRule"/>'s diagnostics
+    /// enabled, so each rule is tested through the same dispatch the compiler uses.</summary>
+    public static async Task Analyzer<TRule>(string source, params string[] globalConfig)
+        where TRule : KvmRule, new()
     {
-        var test = new CSharpAnalyzerTest<TAnalyzer, DefaultVerifier> { ReferenceAssemblies = new ReferenceAssemblies("net10.0") };
+        var test = new CSharpAnalyzerTest<KvmAnalyzer, DefaultVerifier> { ReferenceAssemblies = new ReferenceAssemblies("net10.0") };
+        Prepare(test.TestState, Usings + source, globalConfig);
+        test.DisabledDiagnostics.AddRange(OtherRulesIds<TRule>());
+        test.SolutionTransforms.Add(AllowUnsafe);
+        await test.RunAsync();
+    }
+
+    public static async Task Fix<TRule, TFix>(string source, string fixedSource, params string[] globalConfig)
+        where TRule : KvmRule, new()
+        where TFix : CodeFixProvider, new()
+    {
+        var test = new CSharpCodeFixTest<KvmAnalyzer, TFix, DefaultVerifier> { ReferenceAssemblies = new ReferenceAssemblies("net10.0") };
+        Prepare(test.TestState, Usings + source, globalConfig);
+        Prepare(test.FixedState, Usings + fixedSource, globalConfig);
+        test.DisabledDiagnostics.AddRange(OtherRulesIds<TRule>());
+        test.SolutionTransforms.Add(AllowUnsafe);
+        await test.RunAsync();
+    }
+
+    /// <summary>Runs the shipped <see cref="KvmAnalyzer"/> with every rule enabled.</summary>
+    public static async Task AllRules(string source, params string[] globalConfig)
+    {
+        var test = new CSharpAnalyzerTest<KvmAnalyzer, DefaultVerifier> { ReferenceAssemblies = new ReferenceAssemblies("net10.0") };
         Prepare(test.TestState, Usings + source, globalConfig);
         test.SolutionTransforms.Add(AllowUnsafe);
         await test.RunAsync();
     }
 
-    public static async Task Fix<TAnalyzer, TFix>(string source, string fixedSource, params string[] globalConfig)
-        where TAnalyzer : DiagnosticAnalyzer, new()
-        where TFix : CodeFixProvider, new()
+    private static IEnumerable<string> OtherRulesIds<TRule>() where TRule : KvmRule, new()
     {
-        var test = new CSharpCodeFixTest<TAnalyzer, TFix, DefaultVerifier> { ReferenceAssemblies = new ReferenceAssemblies("net10.0") };
-        Prepare(test.TestState, Usings + source, globalConfig);
-        Prepare(test.FixedState, Usings + fixedSource, globalConfig);
-        test.SolutionTransforms.Add(AllowUnsafe);
-        await test.RunAsync();
+        var mine = new TRule().SupportedDiagnostics.Select(d => d.Id).ToHashSet();
+        return new KvmAnalyzer().SupportedDiagnostics.Select(d => d.Id).Where(id => !mine.Contains(id));
     }
 
     private static Solution AllowUnsafe(Solution solution, ProjectId id) =>

@@ -13,8 +13,7 @@ namespace Kvm.Analyzers;
 /// <c>InPlaceConversionV8</c> feature obtained, or checked non-null around the call).
 /// KVM1002: memory attributes set on a VM created in the same method with a constant type that has no private memory.
 /// </summary>
-[DiagnosticAnalyzer(LanguageNames.CSharp)]
-public sealed class MemoryAttributesAnalyzer : DiagnosticAnalyzer
+public sealed class MemoryAttributesRule : KvmRule
 {
     /// <summary>Set on KVM1001 when the code fix can rewrite the call: the receiver is <c>vm.MemoryAttributes</c> and a
     /// guest_memfd memslot of that VM is added in the same method.</summary>
@@ -23,26 +22,23 @@ public sealed class MemoryAttributesAnalyzer : DiagnosticAnalyzer
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } =
         ImmutableArray.Create(Descriptors.PrivateThroughVm, Descriptors.NoPrivateMemory);
 
-    public override void Initialize(AnalysisContext context)
+    internal override void Start(KvmSymbols s, RuleRegistry registry)
     {
-        context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
-        context.EnableConcurrentExecution();
-        context.RegisterCompilationStartAction(start =>
+        if (s.MemoryAttributesFeature is null)
+            return;
+        // Triggers: MemoryAttributesFeature.Set/TrySet with constant non-zero attributes, and raw
+        // Sys.Ioctl(KVM_SET_MEMORY_ATTRIBUTES). Only then is the containing method searched for the other facts.
+        registry.OnInvocation(new[] { "Set", "TrySet" }, (ctx, inv) =>
         {
-            if (KvmSymbols.TryCreate(start.Compilation) is not { } s || s.MemoryAttributesFeature is null)
-                return;
-            // Triggers: MemoryAttributesFeature.Set/TrySet with constant non-zero attributes, and raw
-            // Sys.Ioctl(KVM_SET_MEMORY_ATTRIBUTES). Only then is the containing method searched for the other facts.
-            start.RegisterOperationAction(ctx =>
-            {
-                var inv = (IInvocationOperation)ctx.Operation;
-                var m = inv.TargetMethod;
-                if (m.Name is "Set" or "TrySet" && KvmSymbols.Is(m.ContainingType, s.MemoryAttributesFeature))
-                    AnalyzeSdkCall(ctx, s, inv);
-                else if (m.Name == "Ioctl" && KvmSymbols.Is(m.ContainingType, s.Sys) && s.SetMemoryAttributesIoctl is not null)
-                    AnalyzeRawCall(ctx, s, inv);
-            }, OperationKind.Invocation);
+            if (KvmSymbols.Is(inv.TargetMethod.ContainingType, s.MemoryAttributesFeature))
+                AnalyzeSdkCall(ctx, s, inv);
         });
+        if (s.SetMemoryAttributesIoctl is not null)
+            registry.OnInvocation(new[] { "Ioctl" }, (ctx, inv) =>
+            {
+                if (KvmSymbols.Is(inv.TargetMethod.ContainingType, s.Sys))
+                    AnalyzeRawCall(ctx, s, inv);
+            });
     }
 
     private static void AnalyzeSdkCall(OperationAnalysisContext ctx, KvmSymbols s, IInvocationOperation inv)

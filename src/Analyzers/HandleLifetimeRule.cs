@@ -1,6 +1,5 @@
 using System.Collections.Immutable;
 using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.Diagnostics;
 using Microsoft.CodeAnalysis.Operations;
 
 namespace Kvm.Analyzers;
@@ -13,44 +12,34 @@ namespace Kvm.Analyzers;
 /// VmFd owns every registered memslot and deletes it on Dispose, so dropping the handle is the documented
 /// "keep it until the VM goes" idiom.
 /// </summary>
-[DiagnosticAnalyzer(LanguageNames.CSharp)]
-public sealed class HandleLifetimeAnalyzer : DiagnosticAnalyzer
+public sealed class HandleLifetimeRule : KvmRule
 {
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(Descriptors.UndisposedHandle);
 
-    public override void Initialize(AnalysisContext context)
+    internal override void Start(KvmSymbols s, RuleRegistry registry)
     {
-        context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
-        context.EnableConcurrentExecution();
-        context.RegisterCompilationStartAction(start =>
+        var sdk = s.VmFd.ContainingAssembly;
+        registry.OnInvocation(new[] { "Open", "CreateVm", "CreateVcpu", "Create", "Map", "AllocateHostMemory" }, (ctx, inv) =>
         {
-            if (KvmSymbols.TryCreate(start.Compilation) is not { } s)
+            if (!SymbolEqualityComparer.Default.Equals(inv.TargetMethod.ContainingAssembly, sdk) ||
+                !s.IsSdkHandle(inv.Type, out var resource))
                 return;
-            var sdk = s.VmFd.ContainingAssembly;
-            start.RegisterOperationAction(ctx =>
+            switch (Ops.ParentSkippingConversions(inv))
             {
-                var inv = (IInvocationOperation)ctx.Operation;
-                if (inv.TargetMethod.Name is not ("Open" or "CreateVm" or "CreateVcpu" or "Create" or "Map" or "AllocateHostMemory") ||
-                    !SymbolEqualityComparer.Default.Equals(inv.TargetMethod.ContainingAssembly, sdk) ||
-                    !s.IsSdkHandle(inv.Type, out var resource))
-                    return;
-                switch (Ops.ParentSkippingConversions(inv))
-                {
-                    case IVariableInitializerOperation { Parent: IVariableDeclaratorOperation d }:
-                        if (!IsUsingDeclaration(d) && !EscapesAnywhere(Ops.Root(inv), d.Symbol))
-                            ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.UndisposedHandle, inv.Syntax.GetLocation(), inv.Type!.Name, resource));
-                        break;
-                    case IExpressionStatementOperation:
+                case IVariableInitializerOperation { Parent: IVariableDeclaratorOperation d }:
+                    if (!IsUsingDeclaration(d) && !EscapesAnywhere(Ops.Root(inv), d.Symbol))
                         ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.UndisposedHandle, inv.Syntax.GetLocation(), inv.Type!.Name, resource));
-                        break;
-                    case IInvocationOperation outer when outer.Instance is not null && ReferenceEquals(Ops.Unwrap(outer.Instance), inv) && outer.TargetMethod.Name != "Dispose":
-                    case IPropertyReferenceOperation pr when pr.Instance is not null && ReferenceEquals(Ops.Unwrap(pr.Instance), inv):
-                    case IFieldReferenceOperation fr when fr.Instance is not null && ReferenceEquals(Ops.Unwrap(fr.Instance), inv):
-                        // `KvmSystem.Open().CreateVm()`: the intermediate handle is dropped on the floor.
-                        ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.UndisposedHandle, inv.Syntax.GetLocation(), inv.Type!.Name, resource));
-                        break;
-                }
-            }, OperationKind.Invocation);
+                    break;
+                case IExpressionStatementOperation:
+                    ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.UndisposedHandle, inv.Syntax.GetLocation(), inv.Type!.Name, resource));
+                    break;
+                case IInvocationOperation outer when outer.Instance is not null && ReferenceEquals(Ops.Unwrap(outer.Instance), inv) && outer.TargetMethod.Name != "Dispose":
+                case IPropertyReferenceOperation pr when pr.Instance is not null && ReferenceEquals(Ops.Unwrap(pr.Instance), inv):
+                case IFieldReferenceOperation fr when fr.Instance is not null && ReferenceEquals(Ops.Unwrap(fr.Instance), inv):
+                    // `KvmSystem.Open().CreateVm()`: the intermediate handle is dropped on the floor.
+                    ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.UndisposedHandle, inv.Syntax.GetLocation(), inv.Type!.Name, resource));
+                    break;
+            }
         });
     }
 

@@ -1,6 +1,5 @@
 using System.Collections.Immutable;
 using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.Diagnostics;
 using Microsoft.CodeAnalysis.Operations;
 
 namespace Kvm.Analyzers;
@@ -9,28 +8,21 @@ namespace Kvm.Analyzers;
 /// <c>KvmIoctls</c> request) in a method that neither checks the capability (raw <c>KVM_CHECK_EXTENSION</c> or
 /// <c>KvmCapabilities.Check/Has/CheckMask/CheckRaw</c>) nor holds the SDK's proof object (<c>vm.GuestMemfd</c>,
 /// <c>vm.MemoryAttributes</c>). Triggered by the gated call; only then is that method's tree searched.</summary>
-[DiagnosticAnalyzer(LanguageNames.CSharp)]
-public sealed class CapabilityAnalyzer : DiagnosticAnalyzer
+public sealed class CapabilityRule : KvmRule
 {
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(Descriptors.UncheckedCapability);
 
-    public override void Initialize(AnalysisContext context)
+    internal override void Start(KvmSymbols s, RuleRegistry registry)
     {
-        context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
-        context.EnableConcurrentExecution();
-        context.RegisterCompilationStartAction(start =>
+        if (s.Sys is null || s.GatedIoctls.Count == 0)
+            return;
+        registry.OnInvocation(new[] { "Ioctl" }, (ctx, inv) =>
         {
-            if (KvmSymbols.TryCreate(start.Compilation) is not { } s || s.Sys is null || s.GatedIoctls.Count == 0)
+            if (!IsSysIoctl(s, inv) || Ordered(inv, 1) is not { } request || RequestField(request) is not { } field ||
+                !s.GatedIoctls.TryGetValue(field, out var g))
                 return;
-            start.RegisterOperationAction(ctx =>
-            {
-                var inv = (IInvocationOperation)ctx.Operation;
-                if (!IsSysIoctl(s, inv) || Ordered(inv, 1) is not { } request || RequestField(request) is not { } field ||
-                    !s.GatedIoctls.TryGetValue(field, out var g))
-                    return;
-                if (!IsChecked(s, Ops.Root(inv), g.Number, field.Name))
-                    ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.UncheckedCapability, request.Value.Syntax.GetLocation(), field.Name, g.Cap, g.Errno));
-            }, OperationKind.Invocation);
+            if (!IsChecked(s, Ops.Root(inv), g.Number, field.Name))
+                ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.UncheckedCapability, request.Value.Syntax.GetLocation(), field.Name, g.Cap, g.Errno));
         });
     }
 

@@ -8,50 +8,40 @@ namespace Kvm.Analyzers;
 /// <summary>KVM1004: constant flag combinations the kernel refuses (guest_memfd slot + READONLY/LOG_DIRTY_PAGES,
 /// KVM_MEM_GUEST_MEMFD on a v1 or host-memory slot, bits outside the bindings' GuestMemfdFlags / KvmMemFlags).
 /// KVM1005: Map() on a guest_memfd created in the same method with constant flags lacking GUEST_MEMFD_FLAG_MMAP.</summary>
-[DiagnosticAnalyzer(LanguageNames.CSharp)]
-public sealed class FlagsAnalyzer : DiagnosticAnalyzer
+public sealed class FlagsRule : KvmRule
 {
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } =
         ImmutableArray.Create(Descriptors.RefusedFlags, Descriptors.MapWithoutMmapFlag);
 
-    public override void Initialize(AnalysisContext context)
+    internal override void Start(KvmSymbols s, RuleRegistry registry)
     {
-        context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
-        context.EnableConcurrentExecution();
-        context.RegisterCompilationStartAction(start =>
+        registry.OnInvocation(new[] { "Create", "TryCreate", "Add", "AddUserMemory" }, (ctx, inv) => CheckInvocation(ctx, s, inv));
+        registry.OnFieldAssignment(new[] { "flags" }, (ctx, assign, field) => CheckStructFlags(ctx, s, assign, field));
+
+        if (s.GmemFd is null || s.GuestMemfdFeature is null)
+            return;
+        // KVM1005 needs two facts from one method: Map() on a local (the trigger), and how that local was created.
+        registry.OnInvocation(new[] { "Map" }, (ctx, map) =>
         {
-            if (KvmSymbols.TryCreate(start.Compilation) is not { } s)
+            if (!KvmSymbols.Is(map.TargetMethod.ContainingType, s.GmemFd) ||
+                Ops.Receiver(map) is not { } r || Ops.Unwrap(r) is not ILocalReferenceOperation l)
                 return;
-
-            start.RegisterOperationAction(ctx => CheckInvocation(ctx, s, (IInvocationOperation)ctx.Operation), OperationKind.Invocation);
-            start.RegisterOperationAction(ctx => CheckStructFlags(ctx, s, (ISimpleAssignmentOperation)ctx.Operation), OperationKind.SimpleAssignment);
-
-            if (s.GmemFd is null || s.GuestMemfdFeature is null)
-                return;
-            // KVM1005 needs two facts from one method: Map() on a local (the trigger), and how that local was created.
-            start.RegisterOperationAction(ctx =>
+            IInvocationOperation? create = null;
+            foreach (var op in Ops.Root(map).Descendants())
             {
-                var map = (IInvocationOperation)ctx.Operation;
-                if (map.TargetMethod.Name != "Map" || !KvmSymbols.Is(map.TargetMethod.ContainingType, s.GmemFd) ||
-                    Ops.Receiver(map) is not { } r || Ops.Unwrap(r) is not ILocalReferenceOperation l)
-                    return;
-                IInvocationOperation? create = null;
-                foreach (var op in Ops.Root(map).Descendants())
-                {
-                    if (op is IVariableDeclaratorOperation d && SymbolEqualityComparer.Default.Equals(d.Symbol, l.Local) &&
-                        d.GetVariableInitializer()?.Value is { } v && Ops.Unwrap(v) is IInvocationOperation inv && IsCreate(s, inv))
-                        create = inv;
-                    else if (op is ISimpleAssignmentOperation { Target: ILocalReferenceOperation t } && SymbolEqualityComparer.Default.Equals(t.Local, l.Local))
-                        return; // reassigned: which guest_memfd is mapped is not known here
-                }
-                if (create is null)
-                    return;
-                var flags = Ops.Argument(create, "flags");
-                ulong? value = flags is null || !Ops.IsExplicit(flags) ? 0 : Constants.Of(flags.Value);
-                if (value is { } f && (f & s.GmemFlagMmap) == 0)
-                    ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.MapWithoutMmapFlag, map.Syntax.GetLocation(),
-                        new[] { create.Syntax.GetLocation() }, l.Local.Name));
-            }, OperationKind.Invocation);
+                if (op is IVariableDeclaratorOperation d && SymbolEqualityComparer.Default.Equals(d.Symbol, l.Local) &&
+                    d.GetVariableInitializer()?.Value is { } v && Ops.Unwrap(v) is IInvocationOperation inv && IsCreate(s, inv))
+                    create = inv;
+                else if (op is ISimpleAssignmentOperation { Target: ILocalReferenceOperation t } && SymbolEqualityComparer.Default.Equals(t.Local, l.Local))
+                    return; // reassigned: which guest_memfd is mapped is not known here
+            }
+            if (create is null)
+                return;
+            var flags = Ops.Argument(create, "flags");
+            ulong? value = flags is null || !Ops.IsExplicit(flags) ? 0 : Constants.Of(flags.Value);
+            if (value is { } f && (f & s.GmemFlagMmap) == 0)
+                ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.MapWithoutMmapFlag, map.Syntax.GetLocation(),
+                    new[] { create.Syntax.GetLocation() }, l.Local.Name));
         });
     }
 
@@ -61,8 +51,6 @@ public sealed class FlagsAnalyzer : DiagnosticAnalyzer
     private static void CheckInvocation(OperationAnalysisContext ctx, KvmSymbols s, IInvocationOperation inv)
     {
         var m = inv.TargetMethod;
-        if (m.Name is not ("Create" or "TryCreate" or "Add" or "AddUserMemory"))
-            return;
         if (KvmSymbols.Is(m.ContainingType, s.GuestMemfdFeature) && m.Name is "Create" or "TryCreate")
         {
             if (Ops.Argument(inv, "flags") is { } a && Ops.IsExplicit(a) && Constants.Of(a.Value) is { } v && (v & ~s.KnownGmemFlags) != 0)
@@ -80,9 +68,9 @@ public sealed class FlagsAnalyzer : DiagnosticAnalyzer
         }
     }
 
-    private static void CheckStructFlags(OperationAnalysisContext ctx, KvmSymbols s, ISimpleAssignmentOperation a)
+    private static void CheckStructFlags(OperationAnalysisContext ctx, KvmSymbols s, ISimpleAssignmentOperation a, IFieldReferenceOperation f)
     {
-        if (a.Target is not IFieldReferenceOperation { Field.Name: "flags" } f || Constants.Of(a.Value) is not { } v)
+        if (Constants.Of(a.Value) is not { } v)
             return;
         var t = f.Field.ContainingType.OriginalDefinition;
         if (KvmSymbols.Is(t, s.Region2Struct))
