@@ -18,7 +18,7 @@ public sealed class CapabilityRule : KvmRule
             return;
         registry.OnInvocation(new[] { "Ioctl" }, (ctx, inv) =>
         {
-            if (!IsSysIoctl(s, inv) || Ordered(inv, 1) is not { } request || RequestField(request) is not { } field ||
+            if (!IsSysIoctl(s, inv) || Ops.Argument(inv, 1) is not { } request || RequestField(request) is not { } field ||
                 !s.GatedIoctls.TryGetValue(field, out var g))
                 return;
             if (!IsChecked(s, Ops.Root(inv), g.Number, field.Name))
@@ -36,8 +36,8 @@ public sealed class CapabilityRule : KvmRule
             switch (op)
             {
                 case IInvocationOperation inv when IsSysIoctl(s, inv):
-                    if (Ordered(inv, 1) is { } req && SymbolEqualityComparer.Default.Equals(RequestField(req), s.CheckExtension) &&
-                        Ordered(inv, 2) is { } arg && Constants.Of(arg.Value) is { } v && (long)v == cap)
+                    if (Ops.Argument(inv, 1) is { } req && SymbolEqualityComparer.Default.Equals(RequestField(req), s.CheckExtension) &&
+                        Ops.Argument(inv, 2) is { } arg && Constants.Of(arg.Value) is { } v && (long)v == cap)
                         return true;
                     break;
                 case IInvocationOperation inv when inv.Arguments.Length == 1 && KvmSymbols.Is(inv.TargetMethod.ContainingType, s.KvmCapabilities):
@@ -52,14 +52,6 @@ public sealed class CapabilityRule : KvmRule
             }
         }
         return false;
-    }
-
-    private static IArgumentOperation? Ordered(IInvocationOperation inv, int ordinal)
-    {
-        foreach (var a in inv.Arguments)
-            if (a.Parameter?.Ordinal == ordinal)
-                return a;
-        return null;
     }
 
     /// <summary><c>KvmIoctls.X</c> or <c>KvmIoctls.X.Value</c>.</summary>

@@ -94,10 +94,17 @@ internal static class Ops
         return op;
     }
 
-    public static IArgumentOperation? Argument(IInvocationOperation inv, string parameterName)
+    public static IArgumentOperation? Argument(IInvocationOperation inv, string parameterName) =>
+        FirstArgument(inv, (a, name) => a.Parameter?.Name == name, parameterName);
+
+    /// <summary>The argument bound to the parameter at <paramref name="ordinal"/>, whatever order the call wrote.</summary>
+    public static IArgumentOperation? Argument(IInvocationOperation inv, int ordinal) =>
+        FirstArgument(inv, (a, n) => a.Parameter?.Ordinal == n, ordinal);
+
+    private static IArgumentOperation? FirstArgument<T>(IInvocationOperation inv, Func<IArgumentOperation, T, bool> match, T key)
     {
         foreach (var a in inv.Arguments)
-            if (a.Parameter?.Name == parameterName)
+            if (match(a, key))
                 return a;
         return null;
     }
