@@ -295,10 +295,18 @@ public sealed class Preprocessor
     private List<Token> Expand(List<Token> input, Disabled? disabled, int depth)
     {
         var output = new List<Token>(input.Count);
+        ExpandInto(output, input, disabled, depth);
+        return output;
+    }
+
+    /// <summary>Appends the expansion of <paramref name="input"/> to <paramref name="output"/>: nested expansions
+    /// write into the same list instead of each returning one to copy.</summary>
+    private void ExpandInto(List<Token> output, List<Token> input, Disabled? disabled, int depth)
+    {
         if (depth > MaxExpansionDepth)
         {
             if (input.Count > 0) Report(DiagnosticIds.PreprocessorSyntax, HeaderSeverity.Error, "macro expansion too deep", input[0]);
-            return output;
+            return;
         }
         for (int i = 0; i < input.Count; i++)
         {
@@ -316,7 +324,9 @@ public sealed class Preprocessor
             List<Token> replacement;
             if (!m.IsFunction)
             {
-                replacement = m.Body.Select(b => Relocate(b, t)).ToList();
+                replacement = new List<Token>(m.Body.Count);
+                foreach (var b in m.Body)
+                    replacement.Add(Relocate(b, t));
                 if (replacement.Count > 0) replacement[0] = replacement[0].WithSpace(t.SpaceBefore);
                 replacement = Paste(replacement, t);
             }
@@ -338,9 +348,8 @@ public sealed class Preprocessor
                 replacement = Substitute(m, args, t, disabled, depth);
                 i = end;
             }
-            output.AddRange(Expand(replacement, new Disabled(m.Name, disabled), depth + 1));
+            ExpandInto(output, replacement, new Disabled(m.Name, disabled), depth + 1);
         }
-        return output;
     }
 
     /// <summary>The macros being expanded around a token (C's "disabled" set), as a list: it is a few deep at most,
