@@ -18,21 +18,10 @@ public sealed class AlignmentRule : KvmRule
 
     private enum Kind { Address, Size }
 
-    private static readonly HashSet<string> MethodNames = new()
-    {
-        "Add", "AddUserMemory", "Set", "TrySet", "Create", "TryCreate", "Allocate", "TryAllocate", "PunchHole", "TryPunchHole",
-        "ToPrivate", "ToShared", "TryToPrivate", "TryToShared", "AllocateHostMemory",
-    };
-
-    private static readonly HashSet<string> FieldNames = new()
-    {
-        "guest_phys_addr", "memory_size", "userspace_addr", "guest_memfd_offset", "address", "size", "gpa",
-    };
-
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(Descriptors.Unaligned);
 
     internal override void Start(KvmSymbols s, RuleRegistry registry)
-{
+    {
         var methods = new Dictionary<INamedTypeSymbol, (HashSet<string> Names, string Label)>(SymbolEqualityComparer.Default);
         void Methods(INamedTypeSymbol? t, string label, params string[] names)
         {
@@ -64,7 +53,15 @@ public sealed class AlignmentRule : KvmRule
         Fields(s.CreateGuestMemfdStruct, "kvm_create_guest_memfd", ("size", Kind.Size));
         Fields(s.PreFaultStruct, "kvm_pre_fault_memory", ("gpa", Kind.Address), ("size", Kind.Size));
 
-        registry.OnInvocation(MethodNames, (ctx, inv) =>
+        // The trigger names come from the tables, so a type the compilation lacks registers none of its names.
+        var methodNames = new HashSet<string>();
+        foreach (var entry in methods.Values)
+            methodNames.UnionWith(entry.Names);
+        var fieldNames = new HashSet<string>();
+        foreach (var entry in fields.Values)
+            fieldNames.UnionWith(entry.Fields.Keys);
+
+        registry.OnInvocation(methodNames, (ctx, inv) =>
         {
             var m = inv.TargetMethod;
             if (!methods.TryGetValue(m.ContainingType.OriginalDefinition, out var entry) || !entry.Names.Contains(m.Name))
@@ -84,7 +81,7 @@ public sealed class AlignmentRule : KvmRule
             }
         });
 
-        registry.OnFieldAssignment(FieldNames, (ctx, assign, f) =>
+        registry.OnFieldAssignment(fieldNames, (ctx, assign, f) =>
         {
             if (!fields.TryGetValue(f.Field.ContainingType.OriginalDefinition, out var entry) || !entry.Fields.TryGetValue(f.Field.Name, out var kind))
                 return;

@@ -25,15 +25,9 @@ internal static class Verify
 
     /// <summary>Runs the shipped <see cref="KvmAnalyzer"/> with only <typeparamref name="TRule"/>'s diagnostics
     /// enabled, so each rule is tested through the same dispatch the compiler uses.</summary>
-    public static async Task Analyzer<TRule>(string source, params string[] globalConfig)
-        where TRule : KvmRule, new()
-    {
-        var test = new CSharpAnalyzerTest<KvmAnalyzer, DefaultVerifier> { ReferenceAssemblies = new ReferenceAssemblies("net10.0") };
-        Prepare(test.TestState, Usings + source, globalConfig);
-        test.DisabledDiagnostics.AddRange(OtherRulesIds<TRule>());
-        test.SolutionTransforms.Add(AllowUnsafe);
-        await test.RunAsync();
-    }
+    public static Task Analyzer<TRule>(string source, params string[] globalConfig)
+        where TRule : KvmRule, new() =>
+        RunAnalyzer(source, OtherRulesIds<TRule>(), globalConfig);
 
     public static async Task Fix<TRule, TFix>(string source, string fixedSource, params string[] globalConfig)
         where TRule : KvmRule, new()
@@ -48,10 +42,13 @@ internal static class Verify
     }
 
     /// <summary>Runs the shipped <see cref="KvmAnalyzer"/> with every rule enabled.</summary>
-    public static async Task AllRules(string source, params string[] globalConfig)
+    public static Task AllRules(string source, params string[] globalConfig) => RunAnalyzer(source, [], globalConfig);
+
+    private static async Task RunAnalyzer(string source, IEnumerable<string> disabledIds, string[] globalConfig)
     {
         var test = new CSharpAnalyzerTest<KvmAnalyzer, DefaultVerifier> { ReferenceAssemblies = new ReferenceAssemblies("net10.0") };
         Prepare(test.TestState, Usings + source, globalConfig);
+        test.DisabledDiagnostics.AddRange(disabledIds);
         test.SolutionTransforms.Add(AllowUnsafe);
         await test.RunAsync();
     }

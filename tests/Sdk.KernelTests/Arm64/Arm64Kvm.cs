@@ -34,6 +34,17 @@ internal static class Arm64Env
     /// <summary>kvm-arm.mode=protected on the kernel command line (pKVM).</summary>
     public static bool ProtectedMode => File.ReadAllText("/proc/cmdline").Contains("kvm-arm.mode=protected");
 
+    /// <summary>Skips unless the host runs pKVM; the arm64-protected lane fails instead, since it promised it.</summary>
+    public static void RequireProtectedMode()
+    {
+        RequireArm64Kvm();
+        if (ProtectedMode)
+            return;
+        if (Lane == "arm64-protected")
+            Assert.Fail("lane arm64-protected booted without kvm-arm.mode=protected");
+        Assert.Skip("needs kvm-arm.mode=protected (pKVM): lane arm64-protected");
+    }
+
     /// <summary>
     /// Whether guest_memfd must exist: true on the 7.3 lanes, false on arm64-legacy (6.12), and
     /// <paramref name="kernelSays"/> (its KVM_CAP_GUEST_MEMFD) when no lane is named.
@@ -48,10 +59,10 @@ internal static class Arm64Env
     /// <summary>Skips unless mmap-able guest_memfd is expected here; on a lane that promises it, a kernel without it fails.</summary>
     public static void RequireMmapGuestMemfd(int kvm)
     {
-        bool expected = ExpectGuestMemfd(KvmCall.Check(kvm, KvmCap.KVM_CAP_GUEST_MEMFD) > 0);
-        if (!expected)
+        bool has = KvmCall.Check(kvm, KvmCap.KVM_CAP_GUEST_MEMFD) > 0;
+        if (!ExpectGuestMemfd(has))
             Assert.Skip($"kernel {KernelRelease} has no guest_memfd on arm64 (KVM_CAP_GUEST_MEMFD = 0; lane '{Lane}')");
-        Assert.True(KvmCall.Check(kvm, KvmCap.KVM_CAP_GUEST_MEMFD) > 0, $"lane {Lane} expects guest_memfd, kernel {KernelRelease} says no");
+        Assert.True(has, $"lane {Lane} expects guest_memfd, kernel {KernelRelease} says no");
         Assert.True((KvmCall.Check(kvm, KvmCap.KVM_CAP_GUEST_MEMFD_FLAGS) & (int)KvmConstants.GUEST_MEMFD_FLAG_MMAP) != 0,
             "KVM_CAP_GUEST_MEMFD_FLAGS lacks GUEST_MEMFD_FLAG_MMAP");
     }

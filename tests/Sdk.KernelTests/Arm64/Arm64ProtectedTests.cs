@@ -12,17 +12,6 @@ public sealed class Arm64ProtectedTests
 {
     private const ulong MemSize = 0x10000;
 
-    private static void RequireProtectedMode()
-    {
-        Arm64Env.RequireArm64Kvm();
-        if (!Arm64Env.ProtectedMode)
-        {
-            if (Arm64Env.Lane == "arm64-protected")
-                Assert.Fail("lane arm64-protected booted without kvm-arm.mode=protected");
-            Assert.Skip("needs kvm-arm.mode=protected (pKVM): lane arm64-protected");
-        }
-    }
-
     private static int CreateProtectedVm(int kvm, ulong ipaBits = 0) =>
         KvmCall.Ok(Sys.Ioctl(kvm, KvmIoctls.KVM_CREATE_VM, unchecked((nint)(KvmConstants.KVM_VM_TYPE_ARM_PROTECTED | ipaBits))),
             $"KVM_CREATE_VM(KVM_VM_TYPE_ARM_PROTECTED | {ipaBits}) in protected mode");
@@ -30,7 +19,7 @@ public sealed class Arm64ProtectedTests
     [Fact]
     public void Protected_vm_capabilities()
     {
-        RequireProtectedMode();
+        Arm64Env.RequireProtectedMode();
         int kvm = KvmCall.OpenKvm();
         int vm = KvmCall.CreateVm(kvm), pvm = CreateProtectedVm(kvm);
         try
@@ -65,7 +54,7 @@ public sealed class Arm64ProtectedTests
     [Fact]
     public unsafe void Protected_vm_guest_memfd_answers()
     {
-        RequireProtectedMode();
+        Arm64Env.RequireProtectedMode();
         int kvm = KvmCall.OpenKvm();
         int pvm = CreateProtectedVm(kvm);
         var answers = new List<string>();
@@ -97,7 +86,7 @@ public sealed class Arm64ProtectedTests
     [Fact]
     public unsafe void Protected_vm_vcpu_runs_from_anonymous_memory()
     {
-        RequireProtectedMode();
+        Arm64Env.RequireProtectedMode();
         int kvm = KvmCall.OpenKvm();
         int pvm = CreateProtectedVm(kvm);
         try
@@ -156,7 +145,7 @@ public sealed class Arm64ProtectedTests
     /// guest_memfd of <see cref="MemSize"/> bytes in it; closes them after.</summary>
     private static void InProtectedVmWithGuestMemfd(Action<int, int, int, Mapping> body)
     {
-        RequireProtectedMode();
+        Arm64Env.RequireProtectedMode();
         int kvm = KvmCall.OpenKvm();
         int pvm = CreateProtectedVm(kvm), gmem = -1;
         try

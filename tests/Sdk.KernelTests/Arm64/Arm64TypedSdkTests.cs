@@ -120,9 +120,7 @@ public sealed class Arm64TypedSdkTests
         using (var spare = kvm.AllocateHostMemory(MemSize))
             vm.Memslots.Add(0x100000, spare).Dispose(); // before the first run a pVM's slot can still be deleted
         Assert.Equal(1, vm.Memslots.Count);
-        using var vcpu = vm.CreateVcpu(0);
-        vcpu.InitArm64(Interop.Arm64.ArchConstants.KVM_ARM_VCPU_PSCI_0_2);
-        vcpu.SetOneReg(Arm64Registers.Pc, GuestCode.CodeGpa);
+        using var vcpu = VcpuAtGuestCode(vm);
         var (exits, written) = RunMmioGuest(vcpu);
         Arm64Env.Record($"typed vCPU in a protected VM, host memory: {string.Join(", ", exits)}, then SYSTEM_OFF");
         Assert.Equal("ABZ", written);
@@ -138,24 +136,29 @@ public sealed class Arm64TypedSdkTests
     [Fact]
     public void Protected_vm_on_a_guest_memfd_slot_fails_with_the_reason()
     {
-        Arm64Env.RequireArm64Kvm();
+        Arm64Env.RequireProtectedMode();
         using var kvm = KvmSystem.Open();
-        if (!Arm64Env.ProtectedMode)
-            Assert.Skip("needs kvm-arm.mode=protected (pKVM): lane arm64-protected");
         using var vm = kvm.CreateVm(VmType.Arm64Protected());
         using var gmem = vm.GuestMemfd!.Create(MemSize, MmapShared);
         using var map = gmem.Map();
         map.Write(GuestCode.CodeGpa, GuestCode.Bytes(GuestCode.MmioThenSystemOff));
         var slot = vm.Memslots.Add(0, map); // accepted by the kernel: the refusal comes at the first fault
-        using var vcpu = vm.CreateVcpu(0);
-        vcpu.InitArm64(Interop.Arm64.ArchConstants.KVM_ARM_VCPU_PSCI_0_2);
-        vcpu.SetOneReg(Arm64Registers.Pc, GuestCode.CodeGpa);
+        using var vcpu = VcpuAtGuestCode(vm);
         var ex = Assert.Throws<KvmException>(() => vcpu.Run());
         Arm64Env.Record($"typed vCPU in a protected VM, guest_memfd slot: {ex.Message}");
         Assert.Equal(Errno.EIO, ex.Errno);
         Assert.Equal("KVM_RUN", ex.Operation);
         Assert.Contains("userspace_addr", ex.Message);
         Assert.Contains(slot.ToString(), ex.Message);
+    }
+
+    /// <summary>vCPU 0, initialised with PSCI 0.2, its PC at <see cref="GuestCode.CodeGpa"/>.</summary>
+    private static VcpuFd VcpuAtGuestCode(VmFd vm)
+    {
+        var vcpu = vm.CreateVcpu(0);
+        vcpu.InitArm64(Interop.Arm64.ArchConstants.KVM_ARM_VCPU_PSCI_0_2);
+        vcpu.SetOneReg(Arm64Registers.Pc, GuestCode.CodeGpa);
+        return vcpu;
     }
 
     /// <summary>Runs <see cref="GuestCode.MmioThenSystemOff"/> through the typed exits to PSCI SYSTEM_OFF: the MMIO
@@ -192,9 +195,7 @@ public sealed class Arm64TypedSdkTests
         using var memory = kvm.AllocateHostMemory(MemSize);
         memory.Write(GuestCode.CodeGpa, GuestCode.Bytes(GuestCode.Loop));
         using var slot = vm.Memslots.Add(0, memory);
-        using var vcpu = vm.CreateVcpu(0);
-        vcpu.InitArm64(Interop.Arm64.ArchConstants.KVM_ARM_VCPU_PSCI_0_2);
-        vcpu.SetOneReg(Arm64Registers.Pc, GuestCode.CodeGpa);
+        using var vcpu = VcpuAtGuestCode(vm);
         using var timer = new Timer(_ => vcpu.RequestImmediateExit(), null, 500, Timeout.Infinite);
         Assert.Equal(VcpuExitReason.Interrupted, vcpu.Run().Reason);
         Assert.Equal(GuestCode.CodeGpa, vcpu.GetOneReg(Arm64Registers.Pc)); // still on its `b .`
