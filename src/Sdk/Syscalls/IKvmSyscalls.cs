@@ -28,6 +28,19 @@ internal unsafe interface IKvmSyscalls
     /// <summary>munmap(2); 0 or -errno.</summary>
     int Munmap(void* address, nuint length);
 
+    /// <summary>Reserves address space: <c>mmap(PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE)</c>; the
+    /// address, or null with <paramref name="errno"/> set.</summary>
+    void* Reserve(nuint length, out int errno);
+
+    /// <summary><c>mmap(MAP_SHARED | MAP_FIXED)</c> of <paramref name="fd"/> read/write at <paramref name="address"/>,
+    /// which must lie in a range this process reserved; 0 or -errno.</summary>
+    int MmapSharedFixed(void* address, nuint length, int fd, long offset);
+
+    /// <summary>Replaces whatever is mapped at <paramref name="address"/> with private zero pages in one step
+    /// (<c>mmap(MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE)</c>): the range stays this process's and is
+    /// never handed to another mapping; 0 or -errno.</summary>
+    int ReplaceWithZeroPages(void* address, nuint length);
+
     /// <summary>fallocate(2); 0 or -errno.</summary>
     int Fallocate(int fd, int mode, long offset, long length);
 

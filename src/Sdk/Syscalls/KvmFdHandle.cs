@@ -22,8 +22,9 @@ internal sealed class KvmFdHandle : SafeHandle
     /// <summary>The fd number; valid only while the handle is alive (callers hold a reference or own it).</summary>
     public int Fd => (int)handle;
 
-    /// <summary>A mapping tied to the fd (a vCPU's kvm_run) that is unmapped when the fd is finally released, so a
-    /// concurrent Dispose never unmaps it under a running KVM_RUN (which holds a reference).</summary>
+    /// <summary>A mapping tied to the fd (a vCPU's kvm_run, made by <see cref="RunMappingArena"/>) that is retired
+    /// when the fd is finally released, so a concurrent Dispose never takes it away under a running KVM_RUN (which
+    /// holds a reference), and an exit or span that outlives the vCPU reaches a dead zero page, never reused memory.</summary>
     public unsafe void* TiedMapping { get; set; }
 
     public nuint TiedMappingLength { get; set; }
@@ -32,7 +33,7 @@ internal sealed class KvmFdHandle : SafeHandle
     {
         if (TiedMapping != null)
         {
-            _sys.Munmap(TiedMapping, TiedMappingLength);
+            RunMappingArena.For(_sys).Retire((byte*)TiedMapping, TiedMappingLength);
             TiedMapping = null;
         }
         return _sys.Close((int)handle) == 0;

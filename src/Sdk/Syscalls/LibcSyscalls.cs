@@ -45,6 +45,25 @@ internal sealed unsafe class LibcSyscalls : IKvmSyscalls
 
     public int Munmap(void* address, nuint length) => Result(munmap(address, (size_t)length));
 
+    public void* Reserve(nuint length, out int errno)
+    {
+        var p = mmap(null, (size_t)length, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        errno = p == MAP_FAILED ? Marshal.GetLastPInvokeError() : 0;
+        return p == MAP_FAILED ? null : p;
+    }
+
+    public int MmapSharedFixed(void* address, nuint length, int fd, long offset)
+    {
+        var p = mmap(address, (size_t)length, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, offset);
+        return p == MAP_FAILED ? -Marshal.GetLastPInvokeError() : 0;
+    }
+
+    public int ReplaceWithZeroPages(void* address, nuint length)
+    {
+        var p = mmap(address, (size_t)length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+        return p == MAP_FAILED ? -Marshal.GetLastPInvokeError() : 0;
+    }
+
     public int Fallocate(int fd, int mode, long offset, long length) => Result(fallocate(fd, mode, offset, length));
 
     public int SetCloexec(int fd) => Result(fcntl(fd, F_SETFD, FD_CLOEXEC));

@@ -4,16 +4,25 @@ namespace Kvm;
 
 /// <summary>
 /// The exit of one <see cref="VcpuFd.Run"/>: a view over the vCPU's mapped <c>kvm_run</c>, valid until the next
-/// <c>Run</c> (it is a <c>ref struct</c>, so it cannot be stored). Typed accessors throw
+/// <c>Run</c> or the vCPU's Dispose (it is a <c>ref struct</c>, so it cannot be stored). Every typed accessor checks that the exit is still current: after another Run it throws
+/// <see cref="InvalidOperationException"/>, after Dispose <see cref="ObjectDisposedException"/>; and
 /// <see cref="InvalidOperationException"/> when the exit is of another kind. Nothing here allocates.
 /// </summary>
+/// <remarks>The exit keeps its vCPU reachable, so the GC cannot finalize the vCPU while the exit is in use. A span taken
+/// from an accessor (<see cref="IoExit.Data"/>, <see cref="MmioExit.Data"/>) is not re-checked: used after Dispose it
+/// reads zeros and writes into a dead page that the SDK never hands out again (see <c>RunMappingArena</c>), never into
+/// other memory.</remarks>
 public readonly unsafe ref struct VcpuExit
 {
+    private readonly VcpuFd _vcpu;
+    private readonly long _generation;
     private readonly byte* _run;
     private readonly int _runSize;
 
-    internal VcpuExit(VcpuExitReason reason, uint raw, byte* run, int runSize)
+    internal VcpuExit(VcpuFd vcpu, long generation, VcpuExitReason reason, uint raw, byte* run, int runSize)
     {
+        _vcpu = vcpu;
+        _generation = generation;
         Reason = reason;
         RawExitReason = raw;
         _run = run;
@@ -33,10 +42,14 @@ public readonly unsafe ref struct VcpuExit
 
     private static bool IsArm => VmArchitectureInfo.Current == VmArchitecture.Arm64;
 
+    /// <summary>True while this exit may still be read: its vCPU has neither run again nor been disposed.</summary>
+    public bool IsCurrent => _vcpu is not null && !_vcpu.IsDisposed && _vcpu.RunGeneration == _generation;
+
     private void Expect(VcpuExitReason r)
     {
         if (Reason != r)
             throw new InvalidOperationException($"the exit is {Reason}, not {r}");
+        _vcpu.CheckExitCurrent(_generation);
     }
 
     /// <summary>Port I/O (<c>kvm_run.io</c>).</summary>
@@ -45,8 +58,9 @@ public readonly unsafe ref struct VcpuExit
         get
         {
             Expect(VcpuExitReason.Io);
-            // SAFETY: _run points at the live kvm_run mapping of _runSize bytes (the VcpuFd keeps it mapped while a
-            // Run result can exist); the data range is bounds-checked against the mapping in IoExit.
+            // SAFETY: Expect checked that the vCPU is not disposed and has not run again, and this exit keeps the vCPU
+            // reachable; _run is its kvm_run mapping of _runSize bytes, which is never unmapped, only retired to zero
+            // pages (RunMappingArena). The data range is bounds-checked against the mapping in IoExit.
             ref var io = ref IsArm ? ref RunArm.io : ref Run86.io;
             return new IoExit(io, _run, _runSize);
         }
@@ -147,7 +161,8 @@ public readonly unsafe ref struct IoExit
         var len = (ulong)io.size * io.count;
         if (io.data_offset > (ulong)runSize || len > (ulong)runSize - io.data_offset)
             throw new InvalidOperationException($"kvm_run.io data [{io.data_offset}, +{len}) is outside the {runSize}-byte mapping");
-        // SAFETY: the range was just checked to lie inside the kvm_run mapping, which outlives this view.
+        // SAFETY: the range was just checked to lie inside the kvm_run mapping, whose address stays this vCPU's for the
+        // life of the process (retired to zero pages, never unmapped), so the span can never reach other memory.
         Data = new Span<byte>(run + io.data_offset, (int)len);
     }
 

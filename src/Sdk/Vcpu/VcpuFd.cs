@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Kvm.Interop;
 using Kvm.Syscalls;
 
@@ -5,8 +6,9 @@ namespace Kvm;
 
 /// <summary>
 /// An owned vCPU fd (<c>KVM_CREATE_VCPU</c>, close-on-exec) with its <c>kvm_run</c> mapped
-/// (<c>KVM_GET_VCPU_MMAP_SIZE</c> bytes). <see cref="Run"/> must be called from one thread at a time; the vCPU holds a
-/// kernel reference to its VM, so it stays usable after <see cref="VmFd.Dispose"/>.
+/// (<c>KVM_GET_VCPU_MMAP_SIZE</c> bytes). One thread at a time may be inside <see cref="Run"/> (a second concurrent
+/// call throws); any thread may kick it (<see cref="RequestImmediateExit"/>) or dispose it, which stops a running
+/// guest first. The vCPU holds a kernel reference to its VM; <see cref="VmFd.Dispose"/> disposes the VM's vCPUs.
 /// </summary>
 public sealed unsafe partial class VcpuFd : IDisposable
 {
@@ -14,8 +16,9 @@ public sealed unsafe partial class VcpuFd : IDisposable
     private readonly IKvmSyscalls _sys;
     private readonly byte* _run;
     private readonly int _runSize;
+    private readonly TimeSpan _stopTimeout;
 
-    internal VcpuFd(VmFd vm, int id, KvmFdHandle handle, IKvmSyscalls sys, byte* run, int runSize)
+    internal VcpuFd(VmFd vm, int id, KvmFdHandle handle, IKvmSyscalls sys, byte* run, int runSize, KvmOptions options)
     {
         Vm = vm;
         Id = id;
@@ -23,6 +26,8 @@ public sealed unsafe partial class VcpuFd : IDisposable
         _sys = sys;
         _run = run;
         _runSize = runSize;
+        _stopTimeout = options.VcpuStopTimeout;
+        _gate = new VcpuRunGate((byte*)Unsafe.AsPointer(ref ImmediateExitRef), options.KickSignal);
     }
 
     /// <summary>The VM.</summary>
@@ -38,13 +43,16 @@ public sealed unsafe partial class VcpuFd : IDisposable
 
     /// <summary><c>KVM_RUN</c>: enters the guest until an exit userspace must handle. Allocation-free.
     /// <c>KVM_EXIT_MEMORY_FAULT</c> arrives as <c>-1</c> with EFAULT/EHWPOISON and is returned as
-    /// <see cref="VcpuExitReason.MemoryFault"/>; EINTR (a signal or <see cref="RequestImmediateExit"/>) as
-    /// <see cref="VcpuExitReason.Interrupted"/>.</summary>
+    /// <see cref="VcpuExitReason.MemoryFault"/>; EINTR caused by <see cref="RequestImmediateExit"/> (or by a
+    /// concurrent <see cref="Dispose"/>) as <see cref="VcpuExitReason.Interrupted"/>. The guest runs with every signal
+    /// but <see cref="KickSignal"/> blocked (<c>KVM_SET_SIGNAL_MASK</c>, set at the first Run), so other signals wait
+    /// for the next exit instead of ending the run. The returned exit is valid until the next Run or Dispose.</summary>
     /// <exception cref="KvmException">Any other failure of <c>KVM_RUN</c> (e.g. ENOEXEC for an arm64 vCPU without
     /// <c>KVM_ARM_VCPU_INIT</c>, EFAULT without a memory-fault exit). Where the errno has a known cause the message
     /// names it: in a pKVM protected VM, EIO means a slot's <c>userspace_addr</c> pages could not be pinned, which
     /// is what a guest_memfd slot gets on 7.3 (see <see cref="VmType.Arm64Protected"/>).</exception>
-    /// <exception cref="ObjectDisposedException">Disposed.</exception>
+    /// <exception cref="InvalidOperationException">Another thread is inside Run on this vCPU.</exception>
+    /// <exception cref="ObjectDisposedException">Disposed (or being disposed).</exception>
     public VcpuExit Run()
     {
         var h = _fd.Enter();
@@ -55,26 +63,32 @@ public sealed unsafe partial class VcpuFd : IDisposable
                 _hasRun = true;
                 Vm.MarkRun();   // once per vCPU: the VM-wide flag stays off the hot path
             }
-            var rc = RunCore(h.Fd);
+            var rc = RunCore(h.Fd, out var generation);
             var raw = ExitReasonRef;
             if (rc < 0)
             {
                 var errno = (Errno)(-rc);
                 if (errno == Errno.EINTR)
-                {
-                    AfterInterrupted();
-                    return new VcpuExit(VcpuExitReason.Interrupted, raw, _run, _runSize);
-                }
+                    return new VcpuExit(this, generation, VcpuExitReason.Interrupted, raw, _run, _runSize);
                 if ((errno == Errno.EFAULT || errno == Errno.EHWPOISON) && raw == (uint)KvmExit.KVM_EXIT_MEMORY_FAULT)
-                    return new VcpuExit(VcpuExitReason.MemoryFault, raw, _run, _runSize);
+                    return new VcpuExit(this, generation, VcpuExitReason.MemoryFault, raw, _run, _runSize);
                 Fail.Ioctl(rc, KvmIoctls.KVM_RUN.Name, KvmIoctls.KVM_RUN.Value, KvmFdKind.Vcpu, ExplainRunFailure(errno));
             }
-            return new VcpuExit(Decode(raw), raw, _run, _runSize);
+            return new VcpuExit(this, generation, Decode(raw), raw, _run, _runSize);
         }
         finally
         {
             _fd.Exit();
         }
+    }
+
+    /// <summary>Throws unless an exit of run <paramref name="generation"/> may still read kvm_run.</summary>
+    internal void CheckExitCurrent(long generation)
+    {
+        if (_fd.IsClosed)
+            throw new ObjectDisposedException(nameof(VcpuFd), "the vCPU was disposed after this exit: its kvm_run is gone");
+        if (_gate.Generation != generation)
+            throw new InvalidOperationException("this exit is stale: the vCPU has run again since, and kvm_run holds the newer exit");
     }
 
     /// <summary>
@@ -274,6 +288,22 @@ public sealed unsafe partial class VcpuFd : IDisposable
         }
     }
 
-    /// <summary>Closes the vCPU fd and unmaps kvm_run (deferred until a concurrent <see cref="Run"/> returns).</summary>
-    public void Dispose() => _fd.Dispose();
+    /// <summary>Stops and closes the vCPU. If a thread is inside <see cref="Run"/>, kicks it (its Run returns
+    /// <see cref="VcpuExitReason.Interrupted"/>) and waits for it to leave, up to <see cref="KvmOptions.VcpuStopTimeout"/>;
+    /// then closes the fd. kvm_run is retired (replaced by zero pages, never reused) once no Run holds it, so an exit or
+    /// span that outlives the vCPU cannot reach anyone else's memory. Later calls throw <see cref="ObjectDisposedException"/>.
+    /// Idempotent; safe from any thread.</summary>
+    public void Dispose()
+    {
+        if (_fd.IsClosed)
+            return;
+        _gate.Close(_stopTimeout);
+        _fd.Dispose();
+        Vm.ForgetVcpu(this);
+    }
+
+    internal long RunGeneration => _gate.Generation;
+
+    /// <summary>True while a thread is inside <see cref="Run"/> on this vCPU.</summary>
+    public bool IsRunning => _gate.RunnerTid != 0;
 }

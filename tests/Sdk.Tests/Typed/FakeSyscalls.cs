@@ -99,6 +99,32 @@ internal sealed unsafe class FakeSyscalls : IKvmSyscalls
         return 0;
     }
 
+    public void* Reserve(nuint length, out int errno)
+    {
+        Calls.Enqueue("reserve");
+        errno = 0;
+        return NativeMemory.AlignedAlloc(length, (nuint)Environment.SystemPageSize);
+    }
+
+    public int MmapSharedFixed(void* address, nuint length, int fd, long offset)
+    {
+        Calls.Enqueue($"mmap {fd}");
+        NativeMemory.Clear(address, length);
+        Mappings[fd] = (nint)address;
+        return 0;
+    }
+
+    /// <summary>Addresses retired to zero pages (a kvm_run whose vCPU was released).</summary>
+    public readonly ConcurrentQueue<nint> Retired = new();
+
+    public int ReplaceWithZeroPages(void* address, nuint length)
+    {
+        Calls.Enqueue("retire");
+        NativeMemory.Clear(address, length);
+        Retired.Enqueue((nint)address);
+        return 0;
+    }
+
     public Func<int, int, long, long, int>? FallocateResult;
 
     public int Fallocate(int fd, int mode, long offset, long length)
