@@ -10,10 +10,11 @@ namespace Kvm;
 /// experimental in-place conversions.
 /// </summary>
 /// <remarks>
-/// <b>Lifetime.</b> <see cref="Dispose"/> deletes every memslot still registered (releasing their guest_memfd and
-/// host-memory holds) and closes the VM fd. The kernel keeps the VM itself alive while a vCPU fd or a guest_memfd fd
-/// holds a reference, so <see cref="VcpuFd"/> and <see cref="GmemFd"/> objects stay usable after their VM's Dispose;
-/// VM-fd operations (new slots, attributes, new vCPUs) throw <see cref="ObjectDisposedException"/>.
+/// <b>Lifetime.</b> <see cref="Dispose"/> stops and disposes the VM's vCPUs (kicking any that is inside
+/// <see cref="VcpuFd.Run"/> and waiting for it), deletes every memslot still registered (releasing their guest_memfd
+/// and host-memory holds) and closes the VM fd. The kernel keeps the VM itself alive while a guest_memfd fd holds a
+/// reference, so <see cref="GmemFd"/> objects stay usable after their VM's Dispose; VM-fd operations (new slots,
+/// attributes, new vCPUs) throw <see cref="ObjectDisposedException"/>.
 /// </remarks>
 public sealed unsafe class VmFd : IDisposable
 {
@@ -49,6 +50,15 @@ public sealed unsafe class VmFd : IDisposable
     }
 
     internal SafeHandleRef Fd { get; }
+
+    private readonly HashSet<VcpuFd> _vcpus = new();
+    private bool _closing; // under _vcpus: Dispose has begun, no new vCPU joins
+
+    internal void ForgetVcpu(VcpuFd vcpu)
+    {
+        lock (_vcpus)
+            _vcpus.Remove(vcpu);
+    }
 
     // Set by the first KVM_RUN of any of its vCPUs: pKVM freezes a protected VM's memslots from then on.
     private bool _hasRun;
@@ -159,7 +169,7 @@ public sealed unsafe class VmFd : IDisposable
             if (fd < 0)
                 Fail.Ioctl(fd, KvmIoctls.KVM_CREATE_VCPU.Name, KvmIoctls.KVM_CREATE_VCPU.Value, KvmFdKind.Vm, $"id {id}");
             var handle = new KvmFdHandle(fd, _sys, KvmFdKind.Vcpu);
-            var run = _sys.MmapShared((nuint)size, fd, 0, out var errno);
+            var run = RunMappingArena.For(_sys).Map(fd, (nuint)size, out var errno);
             if (run == null)
             {
                 handle.Dispose();
@@ -167,7 +177,16 @@ public sealed unsafe class VmFd : IDisposable
             }
             handle.TiedMapping = run;
             handle.TiedMappingLength = (nuint)size;
-            return new VcpuFd(this, id, handle, _sys, (byte*)run, size);
+            var vcpu = new VcpuFd(this, id, handle, _sys, run, size, System.Options);
+            bool joined;
+            lock (_vcpus)
+                joined = !_closing && _vcpus.Add(vcpu);
+            if (!joined)
+            {
+                vcpu.Dispose();
+                throw new ObjectDisposedException(nameof(VmFd));
+            }
+            return vcpu;
         }
         finally
         {
@@ -203,11 +222,21 @@ public sealed unsafe class VmFd : IDisposable
         }
     }
 
-    /// <summary>Deletes the remaining memslots and closes the VM fd (see the remarks on lifetime).</summary>
+    /// <summary>Stops and disposes the vCPUs, deletes the remaining memslots and closes the VM fd (see the remarks
+    /// on lifetime).</summary>
     public void Dispose()
     {
-        if (Fd.IsClosed)
-            return;
+        VcpuFd[] vcpus;
+        lock (_vcpus)
+        {
+            if (_closing)
+                return;
+            _closing = true;
+            vcpus = _vcpus.ToArray();
+        }
+        // Guests stop before their memory goes: slots are deleted with the VM fd still open, then it closes.
+        foreach (var v in vcpus)
+            v.Dispose();
         Memslots.Close();
         Fd.Dispose();
     }

@@ -22,7 +22,13 @@ public sealed unsafe class GmemMapping : HostMapping
     public GmemFd GuestMemfd { get; }
 
     /// <summary>The SDK's view of the state of the page at <paramref name="offset"/>.</summary>
-    public PageState GetState(ulong offset) => Pages.Get(offset);
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="offset"/> is not below <see cref="HostMapping.Length"/>.</exception>
+    public PageState GetState(ulong offset)
+    {
+        if (offset >= Length)
+            Fail.Range(nameof(offset), offset, $"offset must be below the mapping's length {Length}");
+        return Pages.Get(PageBase + offset);
+    }
 
     private protected override string What => "guest_memfd range";
 }

@@ -6,15 +6,18 @@ namespace Kvm;
 /// A shared read/write mapping owned by the SDK: anonymous memory (<see cref="HostMemory"/>) or a guest_memfd file
 /// (<see cref="GmemMapping"/>). Host code reaches the bytes only through <see cref="Lease"/> (a span that cannot
 /// outlive the lease) or the copying <see cref="Read"/>/<see cref="Write"/>, each checked against the SDK's page
-/// state so that private pages are never touched. Disposing unmaps (<c>munmap</c>), deferred while leases are live.
+/// state so that private pages are never touched. Disposing unmaps (<c>munmap</c>), deferred while a lease or a
+/// memslot holds the mapping; the finalizer of a mapping nobody disposed unmaps under the same rule, so a lease that
+/// was never ended keeps the memory mapped rather than let its span reach reused addresses.
 /// </summary>
 public abstract unsafe class HostMapping : IDisposable
 {
     private readonly IKvmSyscalls _sys;
     private readonly object _gate = new();
     private byte* _address;
-    private int _leases;
+    private int _holds;      // live leases + memslots using the mapping
     private bool _disposed;
+    private bool _abandoned; // finalized without Dispose
 
     private protected HostMapping(IKvmSyscalls sys, byte* address, ulong length, PageStateMap pages, ulong pageBase)
     {
@@ -55,16 +58,20 @@ public abstract unsafe class HostMapping : IDisposable
     public MemoryLease Lease(ulong offset, int length)
     {
         CheckRange(offset, length);
+        long id;
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            Pages.AcquireLease(PageBase + offset, (ulong)length, What);
-            _leases++;
+            id = Pages.AcquireLease(PageBase + offset, (ulong)length, What);
+            _holds++;
         }
         // SAFETY: the range was checked to lie inside the live mapping, its pages are shared (checked under the page
-        // lock), and the lease keeps the mapping mapped and the pages shared until it is disposed.
-        return new MemoryLease(this, offset, new Span<byte>(_address + offset, length));
+        // lock), and the lease keeps the mapping mapped and the pages shared until it is ended; the span it hands out
+        // is checked against the lease and scoped to the lease variable (MemoryLease).
+        return new MemoryLease(this, id, offset, _address + offset, length);
     }
+
+    internal bool IsLeaseLive(long id) => Pages.IsLeaseLive(id);
 
     /// <summary>Copies bytes out of the mapping (a lease for the duration of the copy).</summary>
     /// <exception cref="InvalidOperationException">The range contains private pages.</exception>
@@ -88,24 +95,25 @@ public abstract unsafe class HostMapping : IDisposable
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            _leases++;
+            _holds++;
         }
     }
 
     internal void ReleaseSlotHold() => EndHold();
 
-    internal void EndLease(ulong offset, ulong length)
+    /// <summary>Ends lease <paramref name="id"/> once; a second end (through a copy of the token) does nothing.</summary>
+    internal void EndLease(long id)
     {
-        Pages.ReleaseLease(PageBase + offset, length);
-        EndHold();
+        if (Pages.ReleaseLease(id))
+            EndHold();
     }
 
     private void EndHold()
     {
         lock (_gate)
         {
-            _leases--;
-            if (_disposed && _leases == 0)
+            _holds--;
+            if ((_disposed || _abandoned) && _holds == 0)
                 Unmap();
         }
     }
@@ -124,16 +132,23 @@ public abstract unsafe class HostMapping : IDisposable
             if (_disposed)
                 return;
             _disposed = true;
-            if (_leases == 0)
+            if (_holds == 0)
                 Unmap();
         }
         GC.SuppressFinalize(this);
     }
 
-    /// <summary>Unmaps if the owner forgot to dispose (no lease can be live then: leases are stack-only).</summary>
+    /// <summary>Unmaps if the owner forgot to dispose, unless a lease is still live: a lease that was never ended may
+    /// have a span in use on some stack (the lease token itself need not be reachable for that), so the memory stays
+    /// mapped. So can a memslot hold when the VM was dropped with this mapping: the slot table releases it later.</summary>
     ~HostMapping()
     {
-        Unmap();
+        lock (_gate)
+        {
+            _abandoned = true;
+            if (_holds == 0)
+                Unmap();
+        }
     }
 
     private void Unmap()

@@ -9,7 +9,8 @@ namespace Kvm;
 internal sealed class PageStateMap
 {
     private readonly ulong[] _private;
-    private readonly List<(ulong Start, ulong End)> _leases = new(4);
+    private readonly Dictionary<long, (ulong Start, ulong End)> _leases = new(4);
+    private static long s_nextLeaseId;
 
     public PageStateMap(ulong sizeBytes, PageState initial)
     {
@@ -36,29 +37,40 @@ internal sealed class PageStateMap
             return AnyPrivateLocked(offset, length);
     }
 
-    /// <summary>Registers a host lease; throws when any page of the range is private.</summary>
-    public void AcquireLease(ulong offset, ulong length, string what)
+    /// <summary>Registers a host lease and returns its id (unique in the process); throws when any page of the range
+    /// is private.</summary>
+    public long AcquireLease(ulong offset, ulong length, string what)
     {
         lock (Lock)
         {
             if (AnyPrivateLocked(offset, length))
                 throw new InvalidOperationException(
                     $"{what} [0x{offset:X}, 0x{offset + length:X}) contains private pages: the host must not touch private guest_memfd memory (it would be a SIGBUS)");
-            _leases.Add((offset, offset + length));
+            var id = Interlocked.Increment(ref s_nextLeaseId);
+            _leases.Add(id, (offset, offset + length));
+            return id;
         }
     }
 
-    public void ReleaseLease(ulong offset, ulong length)
+    /// <summary>Ends lease <paramref name="id"/>; false when it had ended already (a copy of the token was disposed).</summary>
+    public bool ReleaseLease(long id)
     {
         lock (Lock)
-            _leases.Remove((offset, offset + length));
+            return _leases.Remove(id);
+    }
+
+    /// <summary>True while lease <paramref name="id"/> has not ended.</summary>
+    public bool IsLeaseLive(long id)
+    {
+        lock (Lock)
+            return _leases.ContainsKey(id);
     }
 
     /// <summary>Marks a range private before the conversion ioctl (so no new lease can start); refuses while a lease
     /// overlaps it. Must be called with <see cref="Lock"/> held.</summary>
     public void MarkPrivateLocked(ulong offset, ulong length)
     {
-        foreach (var (s, e) in _leases)
+        foreach (var (s, e) in _leases.Values)
             if (s < offset + length && offset < e)
                 throw new InvalidOperationException(
                     $"[0x{offset:X}, 0x{offset + length:X}) overlaps a live host span lease [0x{s:X}, 0x{e:X}): dispose the lease before converting the memory to private");
