@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test run, as CI does it on a fresh machine: install packages, build, host tests, kernel lanes.
 # Ends with one plain line `tests: N passed, N failed, N skipped` summed over every test project and lane.
-#   LANES="newest private legacy"   which kernel lanes to run (default: all of tests/kvm-guest/lanes)
+#   LANES="newest private legacy"   which kernel lanes to run (default: all of tests/kvm-guest/lanes, the fast host
+#                                   lane first; LANES=host PACKAGE_TEST=0 is build + host tests + host lane)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -19,12 +20,14 @@ grep -E '^(Passed|Failed)!' "$OUT/host-tests.log" \
   | sed -E 's/.*Failed: +([0-9]+), Passed: +([0-9]+), Skipped: +([0-9]+).*/\2 \1 \3/' > "$OUT/counts.txt"
 
 # Kernel lanes: each writes "<passed> <failed> <skipped>" to $OUT/lane-<name>.counts; a lane that ran no kernel
-# test counts as a failure.
+# test counts as a failure. The one exception: the host lane on a machine without a usable /dev/kvm writes no
+# counts but lane-host.skipped, and is then not counted at all (neither a pass nor a failure).
 if [ -x tests/kvm-guest/lane.sh ]; then
   for lane in ${LANES:-$(cat tests/kvm-guest/lanes)}; do
     echo "=== kernel lane $lane ==="
     if ! LANE_OUT="$OUT" tests/kvm-guest/lane.sh "$lane"; then rc=1; fi
     if [ -s "$OUT/lane-$lane.counts" ]; then cat "$OUT/lane-$lane.counts" >> "$OUT/counts.txt"
+    elif [ "$lane" = host ] && [ -s "$OUT/lane-host.skipped" ]; then :  # lane.sh said so in one line
     else echo "0 1 0" >> "$OUT/counts.txt"; echo "lane $lane: no results"; rc=1; fi
   done
 fi

@@ -5,10 +5,16 @@
 #   newest   stock Debian 7.3.x (trixie-backports)
 #   private  the same kernel with kvm modules rebuilt with CONFIG_KVM_SW_PROTECTED_VM (private memory)
 #   legacy   Debian bookworm 6.1 (no guest_memfd at all)
+#   host     no guest: this machine's own /dev/kvm, whatever its kernel (build machines: 6.18, kvm_pvm); seconds.
+#            Without a usable KVM (open O_RDWR + KVM_GET_API_VERSION 12) it prints one line
+#            "lane host: skipped — no usable /dev/kvm on this machine (not counted; <why>)", writes no counts
+#            but $LANE_OUT/lane-host.skipped (the reason), and exits 0.
 # env: LANE_OUT (default artifacts/test): results go to $LANE_OUT/lane-LANE/ (xunit XML, console log, run facts)
 #      and the counts to $LANE_OUT/lane-LANE.counts as "<passed> <failed> <skipped>".
 #      GUEST_TIMEOUT (default 900 s), KVM_GUEST_CACHE, and the rest of run.sh's settings.
 #      KVM_TESTS_ARGS: extra xunit runner arguments (e.g. "-class Kvm.KernelTests.VcpuTests").
+#      KVM_HOST_DEVICE (host lane; default /dev/kvm): the device the usability check asks. Point it at a missing
+#      path (KVM_HOST_DEVICE=/dev/nonexistent) to exercise the skip; the tests themselves always open /dev/kvm.
 # A lane that executed no kernel test fails (counts file with failed >= 1, non-zero exit).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -19,6 +25,7 @@ case $LANE in
   arm64-*)
     [ -x "$here/arm64/lane.sh" ] && exec "$here/arm64/lane.sh" "$LANE"
     echo "lane $LANE: no tests/kvm-guest/arm64/lane.sh in this tree" >&2; exit 2;;
+  host)    RUNARGS=();;  # no guest (see "The host lane" below)
   newest)  RUNARGS=(--kernel newest);;
   private) RUNARGS=(--kernel newest --sw-protected);;
   legacy)  RUNARGS=(--kernel legacy);;
@@ -27,8 +34,20 @@ esac
 
 OUT=${LANE_OUT:-$ROOT/artifacts/test}; mkdir -p "$OUT"; OUT=$(cd "$OUT" && pwd)
 D=$OUT/lane-$LANE; rm -rf "$D"; mkdir -p "$D"
-COUNTS=$OUT/lane-$LANE.counts; rm -f "$COUNTS"
+COUNTS=$OUT/lane-$LANE.counts; SKIPPED=$OUT/lane-$LANE.skipped; rm -f "$COUNTS" "$SKIPPED"
 T0=$SECONDS
+
+# The host lane: no usable KVM here is not a failure, just nothing to test. It is said in one line, and the reason
+# goes to $SKIPPED instead of counts, so run-all.sh can tell a skip from a lane that died before writing counts.
+DEV=${KVM_HOST_DEVICE:-/dev/kvm}
+skip_host() {
+  echo "$1" > "$SKIPPED"
+  echo "lane host: skipped — no usable $DEV on this machine (not counted; $1)"; exit 0
+}
+if [ "$LANE" = host ]; then   # cheap checks first: a machine without KVM need not build anything
+  [ -e "$DEV" ] || skip_host "$DEV does not exist"
+  [ -r "$DEV" ] && [ -w "$DEV" ] || skip_host "$DEV is not readable and writable by $(id -un)"
+fi
 
 # The test executable is built on the host (run-all.sh builds the solution in Release first; reuse that).
 PROJ=$ROOT/tests/Sdk.KernelTests
@@ -39,20 +58,37 @@ if [ ! -e "$DLL" ] || [ -n "$(find "$PROJ" "$ROOT/src" \( -name '*.cs' -o -name 
     || { echo "0 1 0" > "$COUNTS"; echo "lane $LANE (kernel not booted): 0 passed, 1 failed, 0 skipped (build failed)"; exit 1; }
 fi
 
+# The host lane's real check: the device opens O_RDWR and answers KVM_GET_API_VERSION 12 (the test exe's
+# --usable-kvm mode: exit 1 = not usable, with the reason; anything else is a broken exe, which fails the lane).
+if [ "$LANE" = host ]; then
+  why=$(dotnet "$DLL" --usable-kvm "$DEV" 2>&1); urc=$?
+  [ "$urc" = 1 ] && skip_host "$why"
+  [ "$urc" = 0 ] || { echo "0 1 0" > "$COUNTS"; echo "lane host: 0 passed, 1 failed, 0 skipped (the usability check exited $urc: $why)"; exit 1; }
+fi
+
 # kvmsdk probe runs in the same boot, after the tests, so its verdicts can be checked against this lane's kernel.
 CLI=$ROOT/src/Cli/bin/Release/net10.0/Kvm.Sdk.Cli.dll
 [ -e "$CLI" ] || dotnet build "$ROOT/src/Cli" -c Release -nologo -v q > /dev/null 2>&1
+NOTHERE="-namespace- Kvm.KernelTests.Arm64"
+[ "$LANE" = host ] && [ "$(uname -m)" = aarch64 ] && NOTHERE=""
 {
   # xunit v3's in-process runner, straight from the dll (no vstest: its start-up costs ~35 s under TCG).
-  # The arm64-only tests (namespace Kvm.KernelTests.Arm64) run in the arm64 lanes; here they would only skip.
-  echo "dotnet '$DLL' -noColor -noLogo -namespace- Kvm.KernelTests.Arm64 -result-xml '$D/results.xml' ${KVM_TESTS_ARGS:-}"
+  # The arm64-only tests (namespace Kvm.KernelTests.Arm64) run in the arm64 lanes; here they would only skip
+  # (an arm64 host runs them in its host lane).
+  echo "dotnet '$DLL' -noColor -noLogo $NOTHERE -result-xml '$D/results.xml' ${KVM_TESTS_ARGS:-}"
   echo 'rc=$?'
   echo "dotnet '$CLI' probe --host --out '$D/probe' > /dev/null 2> '$D/probe.err'"
   echo 'exit $rc'
-} > "$D/guest.sh"
-GUEST_TIMEOUT=${GUEST_TIMEOUT:-900} "$here/run.sh" "${RUNARGS[@]}" --share "$D" --env "KVM_TEST_LANE=$LANE" \
-  --info "$D/run.info" --console "$D/console.log" -- sh "$D/guest.sh"
-rc=$?
+} > "$D/commands.sh"
+if [ "$LANE" = host ]; then
+  # No guest to boot: the same commands straight on this machine, so the lane takes seconds.
+  KVM_TEST_LANE=host sh "$D/commands.sh" 2>&1 | tee "$D/console.log"; rc=${PIPESTATUS[0]}
+  printf 'kernel_release=%s\nwhere=host\nseconds=%s\n' "$(uname -r)" "$((SECONDS-T0))" > "$D/run.info"
+else
+  GUEST_TIMEOUT=${GUEST_TIMEOUT:-900} "$here/run.sh" "${RUNARGS[@]}" --share "$D" --env "KVM_TEST_LANE=$LANE" \
+    --info "$D/run.info" --console "$D/console.log" -- sh "$D/commands.sh"
+  rc=$?
+fi
 
 KREL=$(sed -n 's/^kernel_release=//p' "$D/run.info" 2>/dev/null); KREL=${KREL:-unknown}
 KPKG=$(sed -n 's/^kernel_package=//p' "$D/run.info" 2>/dev/null)
@@ -77,16 +113,17 @@ else
   case $LANE in
     newest)  want='^  PASS +KVM_X86_DEFAULT_VM +bind a memslot to guest_memfd and run a vCPU';;
     private) want='^  PASS +KVM_X86_SW_PROTECTED_VM +turn a page private and back';;
+    host)    want='';;  # any kernel: only "no FAIL lines" (above)
     *)       want='^  unsupported +KVM_X86_DEFAULT_VM +guest_memfd \(KVM_CREATE_GUEST_MEMFD\)';;
   esac
-  grep -qE "$want" "$PROBE" || { probe_ok=0; probe_why="probe does not say what the $LANE kernel has (wanted /$want/)"; }
+  [ -z "$want" ] || grep -qE "$want" "$PROBE" || { probe_ok=0; probe_why="probe does not say what the $LANE kernel has (wanted /$want/)"; }
 fi
 if [ -s "$XML" ] && [ $((P+F)) -gt 0 ]; then
   if [ "$probe_ok" = 1 ]; then P=$((P+1)); else F=$((F+1)); fi
 fi
 echo "$P $F $S" > "$COUNTS"
 
-echo "lane $LANE (kernel $KREL${KPKG:+, $KPKG}$([ "$LANE" = private ] && echo ', kvm rebuilt with SW_PROTECTED')): $P passed, $F failed, $S skipped${why:+ ($why)}"
+echo "lane $LANE (kernel $KREL${KPKG:+, $KPKG}$([ "$LANE" = private ] && echo ', kvm rebuilt with SW_PROTECTED')$([ "$LANE" = host ] && echo ", this machine's $DEV")): $P passed, $F failed, $S skipped${why:+ ($why)}"
 if [ -s "$XML" ]; then
   # one record per <test ...>: its name, result, and the skip reason / failure message (text or CDATA)
   awk 'BEGIN { RS = "<test " }
@@ -102,7 +139,7 @@ if [ -s "$XML" ]; then
       if (res == "Fail") printf "  FAILED:  %s -- %s\n", name, inner("message")
     }' "$XML" | sed 's/&quot;/"/g; s/&apos;/'"'"'/g; s/&lt;/</g; s/&gt;/>/g; s/&amp;/\&/g'
 fi
-if [ "$probe_ok" = 1 ]; then echo "  kvmsdk probe in this guest agrees with the kernel ($(tail -1 "$PROBE"))"
+if [ "$probe_ok" = 1 ]; then echo "  kvmsdk probe in this $([ "$LANE" = host ] && echo lane || echo guest) agrees with the kernel ($(tail -1 "$PROBE"))"
 else echo "  FAILED:  kvmsdk probe -- $probe_why"; fi
 echo "lane $LANE: $((SECONDS-T0)) s (results in $D)"
 [ "$F" = 0 ]
