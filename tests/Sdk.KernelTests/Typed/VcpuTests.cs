@@ -6,29 +6,13 @@ namespace Kvm.KernelTests.Typed;
 
 public class VcpuTests
 {
-    private static (VmFd Vm, IDisposable Memory, SlotHandle Slot) GuestWith(KvmSystem kvm, byte[] code)
-    {
-        var vm = kvm.CreateVm();
-        if (HasMappableGmem(vm))
-        {
-            // The mapping and the slot keep the guest_memfd open; this object can go now (found by KVM1006).
-            using var gmem = vm.GuestMemfd!.Create(16 * Page, MmapShared);
-            var map = gmem.Map();
-            map.Write(0, code);
-            return (vm, map, vm.Memslots.Add(0, map));
-        }
-        var host = kvm.AllocateHostMemory(16 * Page);
-        host.Write(0, code);
-        return (vm, host, vm.Memslots.Add(0, host));
-    }
-
     [Fact]
     public void RealModeGuestWritesAPortAndHalts()
     {
         SkipUnlessX86();
         using var kvm = KvmSystem.Open();
         // mov dx, 0x10 ; mov al, 0x4B ; out dx, al ; hlt
-        var (vm, memory, slot) = GuestWith(kvm, [0xBA, 0x10, 0x00, 0xB0, 0x4B, 0xEE, 0xF4]);
+        var (vm, memory, slot) = TypedGuest.With(kvm, [0xBA, 0x10, 0x00, 0xB0, 0x4B, 0xEE, 0xF4]);
         using (vm) using (memory) using (slot)
         using (var vcpu = vm.CreateVcpu(0))
         {
@@ -48,7 +32,7 @@ public class VcpuTests
     {
         SkipUnlessX86();
         using var kvm = KvmSystem.Open();
-        var (vm, memory, slot) = GuestWith(kvm, [0xEB, 0xFE]); // jmp $
+        var (vm, memory, slot) = TypedGuest.With(kvm, [0xEB, 0xFE]); // jmp $
         using (vm) using (memory) using (slot)
         using (var vcpu = vm.CreateVcpu(0))
         {
@@ -67,7 +51,7 @@ public class VcpuTests
         SkipUnlessX86();
         using var kvm = KvmSystem.Open();
         // mov al, [0x8000] with ds = 0x1000 -> linear 0x18000, outside the 64 KiB slot ; hlt
-        var (vm, memory, slot) = GuestWith(kvm, [0xB8, 0x00, 0x10, 0x8E, 0xD8, 0xA0, 0x00, 0x80, 0xF4]);
+        var (vm, memory, slot) = TypedGuest.With(kvm, [0xB8, 0x00, 0x10, 0x8E, 0xD8, 0xA0, 0x00, 0x80, 0xF4]);
         using (vm) using (memory) using (slot)
         using (var vcpu = vm.CreateVcpu(0))
         {
