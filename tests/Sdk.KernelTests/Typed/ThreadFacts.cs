@@ -64,3 +64,33 @@ internal static class ThreadFacts
             throw new AggregateException(error);
     }
 }
+
+/// <summary>A thread that forces full collections and runs finalizers in a loop until disposed, so finalization
+/// order is exercised while a test's threads run vCPUs and hold leases.</summary>
+internal sealed class GcPressure : IDisposable
+{
+    private volatile bool _stop;
+    private readonly Thread _thread;
+
+    public GcPressure()
+    {
+        _thread = new Thread(() =>
+        {
+            while (!_stop)
+            {
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+                Collections++;
+            }
+        }) { IsBackground = true };
+        _thread.Start();
+    }
+
+    public int Collections { get; private set; }
+
+    public void Dispose()
+    {
+        _stop = true;
+        _thread.Join();
+    }
+}

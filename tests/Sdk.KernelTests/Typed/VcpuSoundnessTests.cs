@@ -21,6 +21,7 @@ public class VcpuSoundnessTests
     {
         SkipUnlessX86();
         using var kvm = KvmSystem.Open();
+        using var gc = new GcPressure();
         for (var round = 0; round < Rounds(50, 5); round++)
         {
             var (vm, memory, slot) = TypedGuest.With(kvm, TypedGuest.IoLoop);
@@ -194,6 +195,7 @@ public class VcpuSoundnessTests
         SkipUnlessX86();
         using var kvm = KvmSystem.Open();
         var (vm, memory, slot) = TypedGuest.With(kvm, TypedGuest.IoLoop);
+        using var gc = new GcPressure();
         using (vm) using (memory) using (slot)
         using (var vcpu = TypedGuest.Vcpu(vm))
         {
