@@ -21,6 +21,11 @@ public sealed class MemslotTable
     private int _count;
     private bool _closed;
 
+    // Slots whose delete ioctl failed while the VM was being disposed: the kernel may still map their host memory and
+    // guest_memfd, so they stay referenced for the life of the process (their HostMapping is never finalized, so
+    // never unmapped; their guest_memfd reference is never dropped). A leak on purpose, and only on that failure.
+    private static readonly List<SlotHandle> s_abandoned = new();
+
     internal MemslotTable(VmFd vm, IKvmSyscalls sys, int maxSlots, int addressSpaces, bool userMemory2, bool readonlyMem)
     {
         _vm = vm;
@@ -296,21 +301,36 @@ public sealed class MemslotTable
             bool frozen = _vm.Type.IsArm64Protected && _vm.HasRun;
             if (frozen && throwOnError)
                 return;
-            if (!_vm.Fd.IsClosed && !frozen)
+            // The slot's host memory and guest_memfd are released only after a successful delete ioctl. A closed VM
+            // fd alone proves nothing: vCPU and guest_memfd fds keep the kernel VM, and its slots, alive. Frozen pKVM
+            // slots keep their earlier rule: released in Close(), just before the VM fd closes.
+            var mayRelease = frozen;
+            if (!frozen && !_vm.Fd.IsClosed)
             {
                 var region = slot.Region;
                 region.memory_size = 0;
                 try
                 {
                     Set(region);
+                    mayRelease = true;
                 }
                 catch (Exception) when (!throwOnError)
                 {
+                    // VM disposal goes on; the slot is abandoned below.
                 }
             }
             slot.IsDeleted = true;
             _spaces[slot.AddressSpace]!.Remove(slot);
             _count--;
+            if (!mayRelease)
+            {
+                // The kernel may still map this memory for the guest: unmapping it (or closing the guest_memfd) would
+                // let a later mmap at the same address become guest memory. Keep both, and the guest_memfd binding,
+                // for the life of the process.
+                lock (s_abandoned)
+                    s_abandoned.Add(slot);
+                return;
+            }
             if (slot.GuestMemfd is { } g)
             {
                 g.RemoveBinding(slot);

@@ -1,8 +1,10 @@
+using Kvm.Interop;
+
 namespace Kvm.Tests.Typed;
 
 /// <summary>The memslot table's indexes: lowest-free id allocation, per-address-space overlap, lookups at range
 /// boundaries, and a full table of 32,764 slots with automatic ids (quadratic before, so too slow to try).</summary>
-public class MemslotTableTests
+public unsafe class MemslotTableTests
 {
     private static readonly ulong Page = (ulong)Environment.SystemPageSize;
 
@@ -104,5 +106,52 @@ public class MemslotTableTests
             s.Dispose();
         Assert.Equal(0, vm.Memslots.Count);
         Assert.Equal(0, vm.Memslots.Add(0, host).Id);
+    }
+
+    [Fact]
+    public void ARefusedDeleteDuringVmDisposeKeepsTheMemoryTheKernelMayStillUse()
+    {
+        var sys = new FakeSyscalls();
+        // The kernel accepts slots but refuses every deletion (memory_size = 0).
+        // SAFETY: the SDK passes KVM_SET_USER_MEMORY_REGION2 a pointer to a live kvm_userspace_memory_region2.
+        static int RefuseDeletes(int fd, nuint request, void* arg) =>
+            ((kvm_userspace_memory_region2*)arg)->memory_size == 0 ? -(int)Errno.EIO : 0;
+        sys.Handlers[KvmIoctls.KVM_SET_USER_MEMORY_REGION2.Value] = RefuseDeletes;
+        using var kvm = KvmSystem.OpenWith(sys);
+        var vm = kvm.CreateVm();
+        var host = kvm.AllocateHostMemory(Page);
+        var gmem = vm.GuestMemfd!.Create(Page);
+        var hostSlot = vm.Memslots.Add(0, host);
+        var gmemSlot = vm.Memslots.Add(0x100000, gmem, 0, Page);
+        var gmemFd = sys.Open.Keys.Max();
+        host.Dispose();
+        gmem.Dispose();
+
+        vm.Dispose(); // swallows the refusals: disposal must finish
+
+        Assert.True(hostSlot.IsDeleted);
+        Assert.True(gmemSlot.IsDeleted);
+        Assert.Equal(0, vm.Memslots.Count);
+        Assert.Equal(0, sys.Count("munmap"));      // still mapped: the kernel slot may still point at it
+        Assert.True(sys.Open.ContainsKey(gmemFd));  // still open, for the same reason
+        Assert.Equal(1, gmem.BoundSlotCount);       // and still bound, as far as the kernel knows
+    }
+
+    [Fact]
+    public void ARefusedDeleteThroughDisposeThrowsAndKeepsTheSlot()
+    {
+        var sys = new FakeSyscalls();
+        using var kvm = KvmSystem.OpenWith(sys);
+        using var vm = kvm.CreateVm();
+        using var host = kvm.AllocateHostMemory(Page);
+        var slot = vm.Memslots.Add(0, host);
+        sys.Handlers[KvmIoctls.KVM_SET_USER_MEMORY_REGION2.Value] = (_, _, _) => -(int)Errno.EIO;
+        Assert.Throws<KvmException>(slot.Dispose);
+        Assert.False(slot.IsDeleted);
+        Assert.Same(slot, vm.Memslots.Find(0));
+        sys.Handlers.Clear();
+        slot.Dispose();
+        Assert.True(slot.IsDeleted);
+        Assert.Null(vm.Memslots.Find(0));
     }
 }
