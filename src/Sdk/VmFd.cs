@@ -11,7 +11,8 @@ namespace Kvm;
 /// </summary>
 /// <remarks>
 /// <b>Lifetime.</b> <see cref="Dispose"/> deletes every memslot still registered (releasing their guest_memfd and
-/// host-memory holds) and closes the VM fd. The kernel keeps the VM itself alive while a vCPU fd or a guest_memfd fd
+/// host-memory holds) and closes the VM fd. A slot whose deletion the kernel refuses then keeps its holds for the life
+/// of the process: the kernel may still map that memory, so the SDK never unmaps or closes it. The kernel keeps the VM itself alive while a vCPU fd or a guest_memfd fd
 /// holds a reference, so <see cref="VcpuFd"/> and <see cref="GmemFd"/> objects stay usable after their VM's Dispose;
 /// VM-fd operations (new slots, attributes, new vCPUs) throw <see cref="ObjectDisposedException"/>.
 /// </remarks>
