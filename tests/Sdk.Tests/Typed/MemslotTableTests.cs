@@ -87,6 +87,23 @@ public unsafe class MemslotTableTests
     }
 
     [Fact]
+    public void GuestMemfdBindingsCheckOverlapByOffsetAndFreeTheirRangeOnDelete()
+    {
+        var (_, _, vm) = NewVm();
+        using var gmem = vm.GuestMemfd!.Create(8 * Page);
+        var first = vm.Memslots.Add(0, gmem, 2 * Page, 2 * Page);
+        using var after = vm.Memslots.Add(0x100000, gmem, 4 * Page, 2 * Page);  // adjacent offsets: fine
+        using var before = vm.Memslots.Add(0x200000, gmem, 0, 2 * Page);        // adjacent below: fine
+        var ex = Assert.Throws<ArgumentException>(() => vm.Memslots.Add(0x300000, gmem, 3 * Page, Page));
+        Assert.Contains($"already bound to {first}", ex.Message);
+        Assert.Equal(3, gmem.BoundSlotCount);
+        first.Dispose();
+        Assert.Equal(2, gmem.BoundSlotCount);
+        using var again = vm.Memslots.Add(0x300000, gmem, 2 * Page, 2 * Page);
+        Assert.Equal(3, gmem.BoundSlotCount);
+    }
+
+    [Fact]
     public void FillsEverySlotIdWithAutomaticIds()
     {
         var (sys, kvm, vm) = NewVm();
