@@ -1,18 +1,5 @@
 namespace Kvm;
 
-/// <summary>A half-open range [<see cref="Start"/>, <see cref="End"/>) of ulong offsets.</summary>
-/// <param name="Start">First offset in the range.</param>
-/// <param name="End">First offset past the range (exclusive, so a range can end at <see cref="ulong.MaxValue"/>
-/// without overflow).</param>
-internal readonly record struct Extent(ulong Start, ulong End)
-{
-    /// <summary>End − Start.</summary>
-    public ulong Length => End - Start;
-
-    /// <inheritdoc />
-    public override string ToString() => $"[0x{Start:X}, 0x{End:X})";
-}
-
 /// <summary>
 /// A set of ulong offsets stored as disjoint, coalesced half-open ranges (never empty, never touching), so its memory
 /// grows with the number of ranges, not with the span they cover: a set over [0, 2^62) is one range. Queries cost
