@@ -28,17 +28,18 @@ public class OrderedMapTests
                 Assert.Equal(model.Count, map.Count);
             }
             Assert.Equal(model.Select(kv => (kv.Key, kv.Value)), map.From(0));
+            var keys = model.Keys.ToList();
             for (ulong probe = 0; probe <= 201; probe++)
             {
-                var floor = model.Keys.Where(k => k <= probe).Select(k => (ulong?)k).LastOrDefault();
-                var ceiling = model.Keys.Where(k => k >= probe).Select(k => (ulong?)k).FirstOrDefault();
+                var floor = keys.Where(k => k <= probe).Select(k => (ulong?)k).LastOrDefault();
+                var ceiling = keys.Where(k => k >= probe).Select(k => (ulong?)k).FirstOrDefault();
                 Assert.Equal(floor is not null, map.TryFloor(probe, out var f, out _));
                 Assert.Equal(floor ?? 0, f);
                 Assert.Equal(ceiling is not null, map.TryCeiling(probe, out var c, out var cv));
                 Assert.Equal(ceiling ?? 0, c);
                 if (ceiling is { } key)
                     Assert.Equal(model[key], cv);
-                Assert.Equal(model.Keys.Where(k => k >= probe), map.From(probe).Select(e => e.Key));
+                Assert.Equal(keys.Where(k => k >= probe), map.From(probe).Select(e => e.Key));
             }
         }, iter: 200);
     }
