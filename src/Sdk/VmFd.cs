@@ -12,9 +12,10 @@ namespace Kvm;
 /// <remarks>
 /// <b>Lifetime.</b> <see cref="Dispose"/> stops and disposes the VM's vCPUs (kicking any that is inside
 /// <see cref="VcpuFd.Run"/> and waiting for it), deletes every memslot still registered (releasing their guest_memfd
-/// and host-memory holds) and closes the VM fd. The kernel keeps the VM itself alive while a guest_memfd fd holds a
-/// reference, so <see cref="GmemFd"/> objects stay usable after their VM's Dispose; VM-fd operations (new slots,
-/// attributes, new vCPUs) throw <see cref="ObjectDisposedException"/>.
+/// and host-memory holds) and closes the VM fd. A slot whose deletion the kernel refuses keeps its holds for the life
+/// of the process: the kernel may still map that memory, so the SDK never unmaps or closes it. The kernel keeps the VM
+/// itself alive while a guest_memfd fd holds a reference, so <see cref="GmemFd"/> objects stay usable after their VM's
+/// Dispose; VM-fd operations (new slots, attributes, new vCPUs) throw <see cref="ObjectDisposedException"/>.
 /// </remarks>
 public sealed unsafe class VmFd : IDisposable
 {

@@ -21,7 +21,7 @@ public sealed unsafe class GmemFd : IDisposable
 {
     private readonly SafeHandleRef _fd;
     private readonly IKvmSyscalls _sys;
-    private readonly List<(ulong Start, ulong End, SlotHandle Slot)> _bindings = new();
+    private readonly DisjointRangeMap<SlotHandle> _bindings = new(); // by guest_memfd offset: O(log n) overlap checks
 
     internal GmemFd(VmFd vm, KvmFdHandle handle, IKvmSyscalls sys, ulong size, GuestMemfdFlags flags)
     {
@@ -138,22 +138,19 @@ public sealed unsafe class GmemFd : IDisposable
     internal SlotHandle? FindBindingOverlap(ulong offset, ulong length)
     {
         lock (_bindings)
-            foreach (var (s, e, slot) in _bindings)
-                if (s < offset + length && offset < e)
-                    return slot;
-        return null;
+            return _bindings.FindOverlap(offset, offset + length);
     }
 
     internal void AddBinding(ulong offset, ulong length, SlotHandle slot)
     {
         lock (_bindings)
-            _bindings.Add((offset, offset + length, slot));
+            _bindings.Add(offset, offset + length, slot);
     }
 
     internal void RemoveBinding(SlotHandle slot)
     {
         lock (_bindings)
-            _bindings.RemoveAll(b => ReferenceEquals(b.Slot, slot));
+            _bindings.Remove(slot.GuestMemfdOffset, slot);
     }
 
     private void CheckRange(ulong offset, ulong length, bool allowPastEnd)

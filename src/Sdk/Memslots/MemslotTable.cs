@@ -9,14 +9,22 @@ namespace Kvm;
 /// <c>KVM_MEM_LOG_DIRTY_PAGES</c>, slot ids ≥ <c>KVM_CAP_NR_MEMSLOTS</c>, address spaces ≥
 /// <c>KVM_CAP_MULTI_ADDRESS_SPACE</c> — and throws an <see cref="ArgumentException"/> naming the rule before the
 /// ioctl; a refusal by the kernel itself is a <see cref="KvmException"/>. Thread-safe: slots can be added and deleted
-/// from several threads (one lock covers the check, the ioctl and the table update).
+/// from several threads (one lock covers the check, the ioctl and the table update). Adding, finding and deleting a
+/// slot cost O(log n) in the number of live slots, with automatic ids too.
 /// </summary>
 public sealed class MemslotTable
 {
     private readonly VmFd _vm;
     private readonly IKvmSyscalls _sys;
-    private readonly List<SlotHandle> _slots = new();
+    private readonly object _gate = new();
+    private readonly AddressSpaceSlots?[] _spaces;
+    private int _count;
     private bool _closed;
+
+    // Slots whose delete ioctl failed while the VM was being disposed: the kernel may still map their host memory and
+    // guest_memfd, so they stay referenced for the life of the process (their HostMapping is never finalized, so
+    // never unmapped; their guest_memfd reference is never dropped). A leak on purpose, and only on that failure.
+    private static readonly List<SlotHandle> s_abandoned = new();
 
     internal MemslotTable(VmFd vm, IKvmSyscalls sys, int maxSlots, int addressSpaces, bool userMemory2, bool readonlyMem)
     {
@@ -24,6 +32,7 @@ public sealed class MemslotTable
         _sys = sys;
         MaxSlots = maxSlots;
         AddressSpaces = addressSpaces;
+        _spaces = new AddressSpaceSlots?[addressSpaces];
         UsesRegion2 = userMemory2;
         SupportsReadonly = readonlyMem;
     }
@@ -41,13 +50,13 @@ public sealed class MemslotTable
     /// <summary><c>KVM_CAP_READONLY_MEM</c>: whether <c>KVM_MEM_READONLY</c> is accepted.</summary>
     public bool SupportsReadonly { get; }
 
-    /// <summary>Live slots right now (a snapshot).</summary>
+    /// <summary>Live slots right now (a snapshot), by address space, then by guest-physical address.</summary>
     public IReadOnlyList<SlotHandle> Slots
     {
         get
         {
-            lock (_slots)
-                return _slots.ToArray();
+            lock (_gate)
+                return _spaces.SelectMany(s => s?.ByGpa.Values ?? []).ToArray();
         }
     }
 
@@ -56,8 +65,8 @@ public sealed class MemslotTable
     {
         get
         {
-            lock (_slots)
-                return _slots.Count;
+            lock (_gate)
+                return _count;
         }
     }
 
@@ -131,11 +140,10 @@ public sealed class MemslotTable
     /// <summary>Finds the live slot containing <paramref name="gpa"/> in <paramref name="addressSpace"/>.</summary>
     public SlotHandle? Find(ulong gpa, int addressSpace = 0)
     {
-        lock (_slots)
-            foreach (var s in _slots)
-                if (s.AddressSpace == addressSpace && s.Contains(gpa))
-                    return s;
-        return null;
+        if (addressSpace < 0 || addressSpace >= AddressSpaces)
+            return null;
+        lock (_gate)
+            return _spaces[addressSpace]?.ByGpa.Find(gpa);
     }
 
     private static void CheckHostRange(HostMapping memory, ulong offset, ulong size)
@@ -190,20 +198,17 @@ public sealed class MemslotTable
         region.userspace_addr = userspaceAddr;
         region.guest_memfd_offset = gmem is null ? 0 : gmemOffset;
 
-        lock (_slots)
+        lock (_gate)
         {
             if (_closed)
                 throw new ObjectDisposedException(nameof(VmFd));
-            var id = slot ?? LowestFreeId(addressSpace);
-            foreach (var s in _slots)
-            {
-                if (s.AddressSpace != addressSpace)
-                    continue;
-                if (s.Id == id)
-                    Fail.Argument(nameof(slot), $"slot {addressSpace}:{id} is in use ({s}); dispose it first (the SDK never modifies a slot in place)");
-                if (s.GuestPhysicalAddress < gpa + size && gpa < s.GuestPhysicalAddress + s.Size)
-                    Fail.Argument(nameof(gpa), $"[0x{gpa:X}, 0x{gpa + size:X}) overlaps {s} (the kernel answers EEXIST)");
-            }
+            var space = _spaces[addressSpace] ??= new AddressSpaceSlots(MaxSlots);
+            var id = slot ?? space.Ids.LowestFree
+                ?? throw new InvalidOperationException($"all {MaxSlots} slot ids (KVM_CAP_NR_MEMSLOTS) of address space {addressSpace} are in use");
+            if (space.ById.TryGetValue(id, out var sameId))
+                Fail.Argument(nameof(slot), $"slot {addressSpace}:{id} is in use ({sameId}); dispose it first (the SDK never modifies a slot in place)");
+            if (space.ByGpa.FindOverlap(gpa, gpa + size) is { } overlapping)
+                Fail.Argument(nameof(gpa), $"[0x{gpa:X}, 0x{gpa + size:X}) overlaps {overlapping} (the kernel answers EEXIST)");
             if (gmem?.FindBindingOverlap(gmemOffset, size) is { } bound)
                 Fail.Argument(nameof(gmemOffset), $"guest_memfd range [0x{gmemOffset:X}, 0x{gmemOffset + size:X}) is already bound to {bound} (EINVAL before 7.2, EEXIST since)");
             region.slot = ((uint)addressSpace << 16) | (uint)id;
@@ -225,7 +230,8 @@ public sealed class MemslotTable
                 }
                 Set(handle.Region);
                 gmem?.AddBinding(gmemOffset, size, handle);
-                _slots.Add(handle);
+                space.Add(handle);
+                _count++;
                 return handle;
             }
             catch (ObjectDisposedException) when (gmem is not null && !gmemRef)
@@ -243,23 +249,6 @@ public sealed class MemslotTable
                 throw;
             }
         }
-    }
-
-    private int LowestFreeId(int addressSpace)
-    {
-        for (var id = 0; id < MaxSlots; id++)
-        {
-            var used = false;
-            foreach (var s in _slots)
-                if (s.AddressSpace == addressSpace && s.Id == id)
-                {
-                    used = true;
-                    break;
-                }
-            if (!used)
-                return id;
-        }
-        throw new InvalidOperationException($"all {MaxSlots} slot ids (KVM_CAP_NR_MEMSLOTS) of address space {addressSpace} are in use");
     }
 
     private unsafe void Set(in kvm_userspace_memory_region2 region)
@@ -303,7 +292,7 @@ public sealed class MemslotTable
 
     internal void Delete(SlotHandle slot, bool throwOnError)
     {
-        lock (_slots)
+        lock (_gate)
         {
             if (slot.IsDeleted)
                 return;
@@ -312,20 +301,36 @@ public sealed class MemslotTable
             bool frozen = _vm.Type.IsArm64Protected && _vm.HasRun;
             if (frozen && throwOnError)
                 return;
-            if (!_vm.Fd.IsClosed && !frozen)
+            // The slot's host memory and guest_memfd are released only after a successful delete ioctl. A closed VM
+            // fd alone proves nothing: vCPU and guest_memfd fds keep the kernel VM, and its slots, alive. Frozen pKVM
+            // slots keep their earlier rule: released in Close(), just before the VM fd closes.
+            var mayRelease = frozen;
+            if (!frozen && !_vm.Fd.IsClosed)
             {
                 var region = slot.Region;
                 region.memory_size = 0;
                 try
                 {
                     Set(region);
+                    mayRelease = true;
                 }
                 catch (Exception) when (!throwOnError)
                 {
+                    // VM disposal goes on; the slot is abandoned below.
                 }
             }
             slot.IsDeleted = true;
-            _slots.Remove(slot);
+            _spaces[slot.AddressSpace]!.Remove(slot);
+            _count--;
+            if (!mayRelease)
+            {
+                // The kernel may still map this memory for the guest: unmapping it (or closing the guest_memfd) would
+                // let a later mmap at the same address become guest memory. Keep both, and the guest_memfd binding,
+                // for the life of the process.
+                lock (s_abandoned)
+                    s_abandoned.Add(slot);
+                return;
+            }
             if (slot.GuestMemfd is { } g)
             {
                 g.RemoveBinding(slot);
@@ -338,9 +343,9 @@ public sealed class MemslotTable
     /// <summary>Deletes every slot (VM disposal).</summary>
     internal void Close()
     {
-        lock (_slots)
+        lock (_gate)
         {
-            foreach (var s in _slots.ToArray())
+            foreach (var s in Slots)
                 Delete(s, throwOnError: false);
             _closed = true;
         }
