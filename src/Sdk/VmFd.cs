@@ -71,6 +71,20 @@ public sealed unsafe class VmFd : IDisposable
     /// <summary>The system that created the VM.</summary>
     public KvmSystem System { get; }
 
+    /// <summary>True when some page of this VM can be private: the VM's memory attributes include
+    /// <c>KVM_MEMORY_ATTRIBUTE_PRIVATE</c>, or the proposed in-place conversion says so. Where this is false the
+    /// kernel treats every page as shared: a guest_memfd slot's guest accesses go to its <c>userspace_addr</c> unless
+    /// the guest_memfd is mappable (<c>GUEST_MEMFD_FLAG_MMAP</c>, a guest_memfd-only slot).</summary>
+    public bool SupportsPrivateMemory
+    {
+        get
+        {
+#pragma warning disable KVMEXP001 // asked only to know whether pages can be private
+            return MemoryAttributes?.SupportsPrivate == true || InPlaceConversionV8 is not null;
+#pragma warning restore KVMEXP001
+        }
+    }
+
     /// <summary>The machine type the VM was created with.</summary>
     public VmType Type { get; }
 
@@ -207,15 +221,20 @@ public sealed unsafe class VmFd : IDisposable
             if (fd < 0)
                 return new KvmResult((Errno)(-fd));
             var handle = new KvmFdHandle(fd, _sys, KvmFdKind.GuestMemfd);
-            // The kernel creates guest_memfd fds without O_CLOEXEC (get_unused_fd_flags(0)).
-            var rc = _sys.SetCloexec(fd);
-            if (rc < 0)
+            try
             {
-                handle.Dispose();
-                Fail.Syscall(rc, "fcntl(F_SETFD, FD_CLOEXEC)", KvmFdKind.GuestMemfd);
+                // The kernel creates guest_memfd fds without O_CLOEXEC (get_unused_fd_flags(0)).
+                var rc = _sys.SetCloexec(fd);
+                if (rc < 0)
+                    Fail.Syscall(rc, "fcntl(F_SETFD, FD_CLOEXEC)", KvmFdKind.GuestMemfd);
+                gmem = new GmemFd(this, handle, _sys, size, flags);
+                return KvmResult.Success;
             }
-            gmem = new GmemFd(this, handle, _sys, size, flags);
-            return KvmResult.Success;
+            catch
+            {
+                handle.Dispose();   // whatever failed after the kernel made the file, the fd goes now, not at a GC
+                throw;
+            }
         }
         finally
         {

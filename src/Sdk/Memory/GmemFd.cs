@@ -14,8 +14,10 @@ namespace Kvm;
 /// binding never silently dies under a running guest. A <see cref="GmemMapping"/> holds the kernel's own reference to
 /// the file and stays valid too. The guest_memfd holds a kernel reference to its VM, so the VM lives on (and this
 /// object stays usable) after <see cref="VmFd.Dispose"/>.</para>
-/// <para><b>Page state.</b> The SDK tracks which pages are private: all of them at creation unless
-/// <c>GUEST_MEMFD_FLAG_INIT_SHARED</c> was given; in-place conversions update it.</para>
+/// <para><b>Page state.</b> The SDK tracks which pages are private, as ranges (a 2^62-byte file costs one): all of
+/// them at creation unless <c>GUEST_MEMFD_FLAG_INIT_SHARED</c> was given — or unless the VM has no private memory
+/// (<see cref="VmFd.SupportsPrivateMemory"/>) and the file is not mappable, in which case the kernel never lets the
+/// guest reach it and every page reads as shared, as the kernel sees it. In-place conversions update the state.</para>
 /// </remarks>
 public sealed unsafe class GmemFd : IDisposable
 {
@@ -30,8 +32,16 @@ public sealed unsafe class GmemFd : IDisposable
         _sys = sys;
         Size = size;
         Flags = flags;
-        PageStates = new PageStateMap(size, flags.HasFlag(GuestMemfdFlags.GUEST_MEMFD_FLAG_INIT_SHARED) ? PageState.Shared : PageState.Private);
+        PageStates = new PageStateMap(size, InitialState(vm, flags));
     }
+
+    // Which side backs a page at first, as the kernel sees it: INIT_SHARED pages are shared; a guest_memfd that cannot
+    // be mapped, on a VM without private memory, is never what the guest accesses (its slots' shared side is).
+    private static PageState InitialState(VmFd vm, GuestMemfdFlags flags) =>
+        flags.HasFlag(GuestMemfdFlags.GUEST_MEMFD_FLAG_INIT_SHARED) ||
+        (!flags.HasFlag(GuestMemfdFlags.GUEST_MEMFD_FLAG_MMAP) && !vm.SupportsPrivateMemory)
+            ? PageState.Shared
+            : PageState.Private;
 
     /// <summary>The VM the guest_memfd belongs to (it can be bound only to that VM's memslots).</summary>
     public VmFd Vm { get; }

@@ -33,7 +33,7 @@ public sealed class GuestMemfdFeature
         var r = TryCreate(size, flags, out var gmem);
         if (!r.IsSuccess)
             Fail.Ioctl(-(int)r.Errno, KvmIoctls.KVM_CREATE_GUEST_MEMFD.Name, KvmIoctls.KVM_CREATE_GUEST_MEMFD.Value, KvmFdKind.Vm,
-                $"size {size}, flags {flags}");
+                $"size 0x{size:X}, flags 0x{(ulong)flags:X} ({flags})");
         return gmem!;
     }
 
@@ -46,7 +46,7 @@ public sealed class GuestMemfdFeature
         var unsupported = flags & ~SupportedFlags;
         if (unsupported != 0)
             Fail.Argument(nameof(flags),
-                $"guest_memfd flags {unsupported} are not in this VM's KVM_CAP_GUEST_MEMFD_FLAGS ({(SupportedFlags == 0 ? "none" : SupportedFlags.ToString())})");
+                $"guest_memfd flags 0x{(ulong)unsupported:X} ({unsupported}) are not in this VM's KVM_CAP_GUEST_MEMFD_FLAGS = 0x{(ulong)SupportedFlags:X} ({(SupportedFlags == 0 ? "none" : SupportedFlags.ToString())})");
         return _vm.CreateGuestMemfdCore(size, flags, out gmem);
     }
 }

@@ -11,6 +11,9 @@ namespace Kvm;
 internal sealed class OrderedMap<TValue>
 {
     private Node? _root;
+    private Node? _spare;       // removed nodes kept for reuse, chained through Right
+    private int _spareCount;
+    private const int MaxSpare = 16;
 
     /// <summary>Number of keys.</summary>
     public int Count { get; private set; }
@@ -118,7 +121,7 @@ internal sealed class OrderedMap<TValue>
         if (n is null)
         {
             Count++;
-            return new Node(key, value);
+            return NewNode(key, value);
         }
         if (key == n.Key)
         {
@@ -149,7 +152,9 @@ internal sealed class OrderedMap<TValue>
             if (n.Left is null || n.Right is null)
             {
                 Count--;
-                return n.Left ?? n.Right;
+                var child = n.Left ?? n.Right;
+                Recycle(n);
+                return child;
             }
             // Two children: take the successor's entry, then delete the successor from the right subtree.
             var successor = n.Right;
@@ -160,6 +165,27 @@ internal sealed class OrderedMap<TValue>
             n.Right = Delete(n.Right, successor.Key);
         }
         return Rebalance(n);
+    }
+
+    // A split range is a remove and two inserts: reusing removed nodes keeps steady conversion traffic (private and
+    // back, over and over) allocation-free.
+    private Node NewNode(ulong key, TValue value)
+    {
+        if (_spare is not { } n)
+            return new Node(key, value);
+        _spare = n.Right;
+        _spareCount--;
+        (n.Key, n.Value, n.Left, n.Right, n.Height) = (key, value, null, null, 1);
+        return n;
+    }
+
+    private void Recycle(Node n)
+    {
+        if (_spareCount == MaxSpare)
+            return;
+        (n.Value, n.Left, n.Right) = (default!, null, _spare);
+        _spare = n;
+        _spareCount++;
     }
 
     private static int Height(Node? n) => n?.Height ?? 0;

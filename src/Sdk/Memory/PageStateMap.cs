@@ -4,21 +4,19 @@ namespace Kvm;
 /// The SDK's record of which pages of one memory object (a guest_memfd file, or an anonymous mapping) are private,
 /// and which byte ranges are currently leased to host code as spans. Both live under one lock so that a conversion to
 /// private and a host access can never overlap: a lease is refused on a private page, and a conversion to private is
-/// refused while a lease overlaps it.
+/// refused while a lease overlaps it. Private pages are kept as ranges (<see cref="RangeSet"/>): memory grows with the
+/// number of conversions, not the file size, so a 2^62-byte guest_memfd costs one range.
 /// </summary>
 internal sealed class PageStateMap
 {
-    private readonly ulong[] _private;
+    private readonly RangeSet _private;
     private readonly Dictionary<long, (ulong Start, ulong End)> _leases = new(4);
     private static long s_nextLeaseId;
 
     public PageStateMap(ulong sizeBytes, PageState initial)
     {
         SizeBytes = sizeBytes;
-        var pages = sizeBytes / (ulong)Pages.Size;
-        _private = new ulong[(pages + 63) / 64];
-        if (initial == PageState.Private)
-            SetBits(0, pages, true);
+        _private = initial == PageState.Private ? new RangeSet(0, sizeBytes) : new RangeSet();
     }
 
     public object Lock => _leases;
@@ -28,7 +26,7 @@ internal sealed class PageStateMap
     public PageState Get(ulong offset)
     {
         lock (Lock)
-            return IsPrivatePage(offset / (ulong)Pages.Size) ? PageState.Private : PageState.Shared;
+            return _private.Contains(offset) ? PageState.Private : PageState.Shared;
     }
 
     public bool AnyPrivate(ulong offset, ulong length)
@@ -74,35 +72,21 @@ internal sealed class PageStateMap
             if (s < offset + length && offset < e)
                 throw new InvalidOperationException(
                     $"[0x{offset:X}, 0x{offset + length:X}) overlaps a live host span lease [0x{s:X}, 0x{e:X}): dispose the lease before converting the memory to private");
-        SetBits(offset / (ulong)Pages.Size, length / (ulong)Pages.Size, true);
+        _private.Add(offset, length);
     }
 
     /// <summary>Marks a range shared after a successful conversion. Must be called with <see cref="Lock"/> held.</summary>
-    public void MarkSharedLocked(ulong offset, ulong length) =>
-        SetBits(offset / (ulong)Pages.Size, length / (ulong)Pages.Size, false);
+    public void MarkSharedLocked(ulong offset, ulong length) => _private.Remove(offset, length);
 
-    private bool IsPrivatePage(ulong page) => (_private[page / 64] & (1UL << (int)(page % 64))) != 0;
-
-    private bool AnyPrivateLocked(ulong offset, ulong length)
+    /// <summary>Number of private ranges (memory use grows with this, not with the size).</summary>
+    public int PrivateRangeCount
     {
-        if (length == 0)
-            return false;
-        var first = offset / (ulong)Pages.Size;
-        var last = (offset + length - 1) / (ulong)Pages.Size;
-        for (var p = first; p <= last; p++)
-            if (IsPrivatePage(p))
-                return true;
-        return false;
-    }
-
-    private void SetBits(ulong firstPage, ulong count, bool value)
-    {
-        for (var p = firstPage; p < firstPage + count; p++)
+        get
         {
-            if (value)
-                _private[p / 64] |= 1UL << (int)(p % 64);
-            else
-                _private[p / 64] &= ~(1UL << (int)(p % 64));
+            lock (Lock)
+                return _private.Count;
         }
     }
+
+    private bool AnyPrivateLocked(ulong offset, ulong length) => _private.ContainsAny(offset, length);
 }

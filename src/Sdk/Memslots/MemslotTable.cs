@@ -71,7 +71,8 @@ public sealed class MemslotTable
     }
 
     /// <summary>Host memory only: <paramref name="size"/> bytes of <paramref name="memory"/> from
-    /// <paramref name="memoryOffset"/> (0 = the rest of the mapping) at <paramref name="gpa"/>.</summary>
+    /// <paramref name="memoryOffset"/> (0 = the rest of the mapping) at <paramref name="gpa"/>. A
+    /// <see cref="GmemMapping"/> passed here is bound as the guest_memfd-only slot its own overload makes.</summary>
     /// <param name="gpa">Guest-physical address, page-aligned.</param>
     /// <param name="memory">SDK-owned host memory; kept mapped while the slot lives.</param>
     /// <param name="memoryOffset">Page-aligned offset into <paramref name="memory"/>.</param>
@@ -85,8 +86,13 @@ public sealed class MemslotTable
         int? slot = null, int addressSpace = 0)
     {
         ArgumentNullException.ThrowIfNull(memory);
-        if (memory is GmemMapping)
-            Fail.Argument(nameof(memory), "a guest_memfd mapping is registered with the GmemMapping overload, which also sets KVM_MEM_GUEST_MEMFD");
+        if (memory is GmemMapping gmemMapping)
+        {
+            // Reached through a HostMapping-typed reference: it is still a guest_memfd-only slot.
+            if (flags != 0)
+                Fail.Argument(nameof(flags), "a guest_memfd slot cannot be KVM_MEM_READONLY or KVM_MEM_LOG_DIRTY_PAGES (EINVAL)");
+            return Add(gpa, gmemMapping, memoryOffset, size, slot, addressSpace);
+        }
         if (size == 0 && memoryOffset < memory.Length)
             size = memory.Length - memoryOffset;
         CheckHostRange(memory, memoryOffset, size);
@@ -128,6 +134,12 @@ public sealed class MemslotTable
         int? slot = null, int addressSpace = 0)
     {
         ArgumentNullException.ThrowIfNull(gmem);
+        // Without private memory on this VM every access takes the shared side, userspace_addr; with neither that nor
+        // a mappable guest_memfd the kernel accepts the slot and the first KVM_RUN fails to emulate.
+        if (shared is null && !gmem.IsMappable && !_vm.SupportsPrivateMemory)
+            Fail.Argument(nameof(shared),
+                $"this {_vm.Type} VM has no private memory, so the guest reads and writes a guest_memfd slot's shared side " +
+                "(userspace_addr): pass shared memory, or bind a GUEST_MEMFD_FLAG_MMAP guest_memfd through its mapping");
         ulong uaddr = 0;
         if (shared is not null)
         {
@@ -166,7 +178,7 @@ public sealed class MemslotTable
                 $"[0x{gpa:X}, +0x{size:X}) ends beyond the {ipa}-bit guest-physical space of this {_vm.Type} VM (EFAULT)");
         var known = KvmMemFlags.KVM_MEM_LOG_DIRTY_PAGES | KvmMemFlags.KVM_MEM_READONLY;
         if ((flags & ~known) != 0)
-            Fail.Argument(nameof(flags), $"memslot flags {flags & ~known} are not accepted here (KVM_MEM_GUEST_MEMFD is set by the guest_memfd overloads)");
+            Fail.Argument(nameof(flags), $"memslot flags 0x{(uint)(flags & ~known):X} ({flags & ~known}) are not accepted here (KVM_MEM_GUEST_MEMFD is set by the guest_memfd overloads)");
         if (flags.HasFlag(KvmMemFlags.KVM_MEM_READONLY) && !SupportsReadonly)
             Fail.Argument(nameof(flags), "KVM_MEM_READONLY needs KVM_CAP_READONLY_MEM, which this VM does not report");
         if (addressSpace < 0 || addressSpace >= AddressSpaces)
@@ -348,6 +360,30 @@ public sealed class MemslotTable
             foreach (var s in Slots)
                 Delete(s, throwOnError: false);
             _closed = true;
+        }
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>
+    /// A VM dropped without Dispose (#18 finding 5: its bound guest_memfd kept the kernel VM, and all its memory, alive
+    /// for the life of the process). Nothing can run its guest any more — a thread inside <see cref="VcpuFd.Run"/>
+    /// keeps the vCPU and so its VM reachable — so the slots' holds go: each guest_memfd reference is released (the
+    /// kernel invalidates the bindings of a closed guest_memfd, and the kernel VM goes with its last fd), and host
+    /// memory is unmapped once its own owner is gone too.
+    /// </summary>
+    ~MemslotTable()
+    {
+        foreach (var slot in Slots)
+        {
+            if (slot.IsDeleted)
+                continue;
+            slot.IsDeleted = true;
+            if (slot.GuestMemfd is { } g)
+            {
+                g.RemoveBinding(slot);
+                g.Fd.Handle.DangerousRelease();
+            }
+            slot.HostMemory?.ReleaseSlotHold();
         }
     }
 }

@@ -133,11 +133,14 @@ internal sealed unsafe class FakeSyscalls : IKvmSyscalls
         return FallocateResult?.Invoke(fd, mode, offset, length) ?? 0;
     }
 
+    /// <summary>What SetCloexec answers (0, or -errno to script a failure right after a kernel object exists).</summary>
+    public int CloexecResult;
+
     public int SetCloexec(int fd)
     {
         Calls.Enqueue($"cloexec {fd}");
         Interlocked.Increment(ref CloexecSet);
-        return 0;
+        return CloexecResult;
     }
 
     public int GetCloexec(int fd) => 1;

@@ -34,7 +34,7 @@ public class LifetimeTests
         var sys = new FakeSyscalls();
         using var kvm = KvmSystem.OpenWith(sys);
         using var vm = kvm.CreateVm();
-        var gmem = vm.GuestMemfd!.Create(4 * Page);
+        var gmem = vm.GuestMemfd!.Create(4 * Page, GuestMemfdFlags.GUEST_MEMFD_FLAG_MMAP);
         var slot = vm.Memslots.Add(0, gmem, 0, 4 * Page);
         var before = sys.Count("close");
         gmem.Dispose();

@@ -90,7 +90,7 @@ public unsafe class MemslotTableTests
     public void GuestMemfdBindingsCheckOverlapByOffsetAndFreeTheirRangeOnDelete()
     {
         var (_, _, vm) = NewVm();
-        using var gmem = vm.GuestMemfd!.Create(8 * Page);
+        using var gmem = vm.GuestMemfd!.Create(8 * Page, GuestMemfdFlags.GUEST_MEMFD_FLAG_MMAP);
         var first = vm.Memslots.Add(0, gmem, 2 * Page, 2 * Page);
         using var after = vm.Memslots.Add(0x100000, gmem, 4 * Page, 2 * Page);  // adjacent offsets: fine
         using var before = vm.Memslots.Add(0x200000, gmem, 0, 2 * Page);        // adjacent below: fine
@@ -137,7 +137,7 @@ public unsafe class MemslotTableTests
         using var kvm = KvmSystem.OpenWith(sys);
         var vm = kvm.CreateVm();
         var host = kvm.AllocateHostMemory(Page);
-        var gmem = vm.GuestMemfd!.Create(Page);
+        var gmem = vm.GuestMemfd!.Create(Page, GuestMemfdFlags.GUEST_MEMFD_FLAG_MMAP);
         var hostSlot = vm.Memslots.Add(0, host);
         var gmemSlot = vm.Memslots.Add(0x100000, gmem, 0, Page);
         var gmemFd = sys.Open.Keys.Max();

@@ -122,7 +122,7 @@ public class ValidationTests
         Assert.Contains("EEXIST", overlap.Message);
         using var otherSpace = vm.Memslots.Add(0x100000, host, 4 * Page, 4 * Page, addressSpace: 1); // another AS: fine
 
-        using var gmem = vm.GuestMemfd!.Create(8 * Page);
+        using var gmem = vm.GuestMemfd!.Create(8 * Page, GuestMemfdFlags.GUEST_MEMFD_FLAG_MMAP);
         using var g1 = vm.Memslots.Add(0x200000, gmem, 0, 4 * Page);
         var bound = Assert.Throws<ArgumentException>(() => vm.Memslots.Add(0x300000, gmem, 2 * Page, 4 * Page));
         Assert.Contains("already bound", bound.Message);
