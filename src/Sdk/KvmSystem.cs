@@ -1,5 +1,6 @@
 using Kvm.Interop;
 using Kvm.Syscalls;
+using Microsoft.Win32.SafeHandles;
 
 namespace Kvm;
 
@@ -182,14 +183,65 @@ public sealed class KvmSystem : IDisposable
         }
     }
 
-    /// <summary>Allocates SDK-owned anonymous shared host memory (<c>mmap(MAP_SHARED | MAP_ANONYMOUS)</c>) for memslots.</summary>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="size"/> is not a non-zero multiple of the page size.</exception>
-    /// <exception cref="KvmException">mmap failed.</exception>
+    /// <summary>Allocates SDK-owned anonymous shared host memory for memslots: <c>mmap(MAP_SHARED | MAP_ANONYMOUS)</c>,
+    /// or with <see cref="HostMemoryOptions.HugePageSize"/> reserved huge pages (<c>| MAP_HUGETLB | log2(size) &lt;&lt;
+    /// MAP_HUGE_SHIFT</c>).</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="size"/> is not a non-zero multiple of the page size
+    /// (the huge page size for hugetlb), or the huge page size is not a power of two above the base page.</exception>
+    /// <exception cref="KvmException">mmap failed: ENOMEM (for hugetlb: too few free huge pages of that size — reserve
+    /// them in <c>/proc/sys/vm/nr_hugepages</c>; the message says so), EINVAL (no huge pages of that size on this
+    /// kernel).</exception>
     /// <exception cref="ObjectDisposedException">The system was disposed.</exception>
-    public HostMemory AllocateHostMemory(ulong size)
+    public HostMemory AllocateHostMemory(ulong size, HostMemoryOptions? options = null)
     {
         ObjectDisposedException.ThrowIf(_fd.IsClosed, this);
-        return HostMemory.Allocate(Syscalls, size);
+        return HostMemory.Allocate(Syscalls, size, options);
+    }
+
+    /// <summary>Allocates SDK-owned memory in a memfd whose fd can be shared: <c>memfd_create(MFD_CLOEXEC |
+    /// MFD_ALLOW_SEALING</c>, with <see cref="MemfdOptions.HugePageSize"/> also <c>MFD_HUGETLB | log2(size) &lt;&lt;
+    /// MFD_HUGE_SHIFT)</c>, <c>ftruncate(size)</c>, <c>fcntl(F_ADD_SEALS, F_SEAL_SHRINK)</c>, <c>mmap(MAP_SHARED)</c>.
+    /// If a step fails, what the earlier steps created is closed before the exception is thrown.</summary>
+    /// <exception cref="ArgumentException"><paramref name="size"/> is not a non-zero multiple of the page size (the huge
+    /// page size for hugetlb), the huge page size is not a power of two above the base page, or the name is longer than
+    /// 249 bytes or contains NUL.</exception>
+    /// <exception cref="KvmException">A syscall failed; the message names it and its errno: memfd_create EINVAL or
+    /// ENODEV (no huge pages of that size on this kernel), EMFILE; ftruncate; mmap ENOMEM (for hugetlb: too few free huge
+    /// pages — reserve them in <c>/proc/sys/vm/nr_hugepages</c>; the message says so).</exception>
+    /// <exception cref="ObjectDisposedException">The system was disposed.</exception>
+    public MemfdMemory AllocateMemfd(ulong size, MemfdOptions? options = null)
+    {
+        ObjectDisposedException.ThrowIf(_fd.IsClosed, this);
+        return MemfdMemory.Allocate(Syscalls, size, options);
+    }
+
+    /// <summary>Maps <paramref name="length"/> bytes of the regular or hugetlbfs file at <paramref name="path"/> from
+    /// <paramref name="offset"/>, shared and read/write: <c>open(O_RDWR | O_CLOEXEC)</c>, <c>fstat</c> (regular file,
+    /// size), <c>fstatfs</c> (hugetlbfs and its page size), <c>mmap(MAP_SHARED)</c>, then <c>close</c> — the mapping
+    /// keeps the file.</summary>
+    /// <exception cref="ArgumentException"><paramref name="offset"/> or <paramref name="length"/> is not a multiple of the
+    /// file's page size (the huge page size on hugetlbfs; length non-zero), the file is not a regular file, or it is
+    /// shorter than <paramref name="offset"/> + <paramref name="length"/> (checked before mmap: a mapping past the end
+    /// of a file is a SIGBUS on access).</exception>
+    /// <exception cref="KvmException">A syscall failed; the message names it and its errno: open ENOENT/EACCES, mmap
+    /// ENODEV (no mmap on that file system), ENOMEM (hugetlbfs: too few free huge pages).</exception>
+    /// <exception cref="ObjectDisposedException">The system was disposed.</exception>
+    public FileMapping MapFile(string path, ulong offset, ulong length)
+    {
+        ObjectDisposedException.ThrowIf(_fd.IsClosed, this);
+        return FileMapping.Map(Syscalls, path, offset, length);
+    }
+
+    /// <summary>Maps <paramref name="length"/> bytes of the file behind <paramref name="file"/> from
+    /// <paramref name="offset"/>, as <see cref="MapFile(string, ulong, ulong)"/>. The handle must be open for reading and
+    /// writing (else mmap's EACCES) and stays the caller's: it can be closed at once, the mapping keeps the file.</summary>
+    /// <exception cref="ArgumentException">As <see cref="MapFile(string, ulong, ulong)"/>, or the handle is invalid.</exception>
+    /// <exception cref="KvmException">A syscall failed (fstat, fstatfs, mmap EACCES / ENODEV / ENOMEM).</exception>
+    /// <exception cref="ObjectDisposedException">The system or <paramref name="file"/> was disposed.</exception>
+    public FileMapping MapFile(SafeFileHandle file, ulong offset, ulong length)
+    {
+        ObjectDisposedException.ThrowIf(_fd.IsClosed, this);
+        return FileMapping.Map(Syscalls, file, offset, length);
     }
 
     /// <summary>Closes <c>/dev/kvm</c>. VMs already created stay alive.</summary>

@@ -65,6 +65,8 @@ public class KvmException : IOException
         KvmFdKind.Vm => "VM",
         KvmFdKind.Vcpu => "vCPU",
         KvmFdKind.GuestMemfd => "guest_memfd",
+        KvmFdKind.Memfd => "memfd",
+        KvmFdKind.File => "file",
         _ => "(none)",
     };
 }

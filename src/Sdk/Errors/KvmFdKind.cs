@@ -13,4 +13,8 @@ public enum KvmFdKind
     Vcpu,
     /// <summary>A guest_memfd fd from <c>KVM_CREATE_GUEST_MEMFD</c>.</summary>
     GuestMemfd,
+    /// <summary>A memfd from <c>memfd_create</c> (<see cref="MemfdMemory"/>).</summary>
+    Memfd,
+    /// <summary>A regular or hugetlbfs file mapped as host memory (<see cref="FileMapping"/>).</summary>
+    File,
 }

@@ -1,9 +1,11 @@
+using System.Runtime.InteropServices;
 using Kvm.Syscalls;
 
 namespace Kvm;
 
 /// <summary>
-/// A shared read/write mapping owned by the SDK: anonymous memory (<see cref="HostMemory"/>) or a guest_memfd file
+/// A shared read/write mapping owned by the SDK: anonymous memory, base or hugetlb pages (<see cref="HostMemory"/>), a
+/// memfd (<see cref="MemfdMemory"/>), a regular or hugetlbfs file (<see cref="FileMapping"/>), or a guest_memfd file
 /// (<see cref="GmemMapping"/>). Host code reaches the bytes only through <see cref="Lease"/> (a span that cannot
 /// outlive the lease) or the copying <see cref="Read"/>/<see cref="Write"/>, each checked against the SDK's page
 /// state so that private pages are never touched. Disposing unmaps (<c>munmap</c>), deferred while a lease or a
@@ -18,10 +20,13 @@ public abstract unsafe class HostMapping : IDisposable
     private int _holds;      // live leases + memslots using the mapping
     private bool _disposed;
     private bool _abandoned; // finalized without Dispose
+    private readonly SafeHandle? _file; // an fd owned beside the memory (a memfd); the mapping itself does not need it
 
-    private protected HostMapping(IKvmSyscalls sys, byte* address, ulong length, PageStateMap pages, ulong pageBase)
+    private protected HostMapping(IKvmSyscalls sys, byte* address, ulong length, PageStateMap pages, ulong pageBase,
+        SafeHandle? file = null)
     {
         _sys = sys;
+        _file = file;
         _address = address;
         Length = length;
         Pages = pages;
@@ -124,7 +129,8 @@ public abstract unsafe class HostMapping : IDisposable
             Fail.Range(nameof(offset), offset, $"[{offset}, {offset}+{length}) is outside the {Length}-byte mapping");
     }
 
-    /// <summary>Unmaps now, or when the last live lease ends.</summary>
+    /// <summary>Unmaps now, or when the last live lease ends; an fd owned beside the memory (a memfd) closes now, as the
+    /// mapping holds its own reference to the file.</summary>
     public void Dispose()
     {
         lock (_gate)
@@ -135,6 +141,7 @@ public abstract unsafe class HostMapping : IDisposable
             if (_holds == 0)
                 Unmap();
         }
+        _file?.Dispose();
         GC.SuppressFinalize(this);
     }
 

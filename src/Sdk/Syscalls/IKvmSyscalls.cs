@@ -52,4 +52,24 @@ internal unsafe interface IKvmSyscalls
 
     /// <summary>fstat(2) st_size; 0 or -errno.</summary>
     int FstatSize(int fd, out long size);
+
+    /// <summary><c>memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING)</c>, plus <c>MFD_HUGETLB</c> and the size bits
+    /// (<c>log2 &lt;&lt; MFD_HUGE_SHIFT</c>) when <paramref name="hugePageLog2"/> is non-zero; the new fd or -errno.</summary>
+    int MemfdCreate(string name, int hugePageLog2);
+
+    /// <summary>ftruncate(2); 0 or -errno.</summary>
+    int Ftruncate(int fd, long length);
+
+    /// <summary><c>fcntl(F_ADD_SEALS, F_SEAL_SHRINK)</c>; 0 or -errno.</summary>
+    int SealShrink(int fd);
+
+    /// <summary>Anonymous shared huge pages: <c>mmap(MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB | log2 &lt;&lt;
+    /// MAP_HUGE_SHIFT)</c> read/write; the address, or null with <paramref name="errno"/> set.</summary>
+    void* MmapAnonymousHuge(nuint length, int hugePageLog2, out int errno);
+
+    /// <summary>fstat(2): st_size and whether st_mode is a regular file (S_IFREG); 0 or -errno.</summary>
+    int FstatFile(int fd, out long size, out bool isRegular);
+
+    /// <summary>fstatfs(2): f_type and f_bsize (the huge page size on hugetlbfs); 0 or -errno.</summary>
+    int Fstatfs(int fd, out long fsType, out long blockSize);
 }

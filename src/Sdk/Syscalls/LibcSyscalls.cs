@@ -5,8 +5,9 @@ using static Tmds.Linux.LibC;
 
 namespace Kvm.Syscalls;
 
-/// <summary>The real syscalls: Tmds.LibC for open/close/mmap/munmap/fallocate/fcntl/fstat, our own ioctl import
-/// (<see cref="Sys"/>) for the unsigned request number.</summary>
+/// <summary>The real syscalls: Tmds.LibC for open/close/mmap/munmap/fallocate/fcntl/fstat/memfd_create/ftruncate, our
+/// own imports for ioctl (<see cref="Sys"/>: the unsigned request number) and fstatfs (<see cref="Statfs"/>: not in
+/// Tmds.LibC).</summary>
 internal sealed unsafe class LibcSyscalls : IKvmSyscalls
 {
     public static readonly LibcSyscalls Instance = new();
@@ -73,6 +74,44 @@ internal sealed unsafe class LibcSyscalls : IKvmSyscalls
         var rc = Result(fcntl(fd, F_GETFD));
         return rc < 0 ? rc : ((rc & FD_CLOEXEC) != 0 ? 1 : 0);
     }
+
+    public int MemfdCreate(string name, int hugePageLog2)
+    {
+        var flags = MFD_CLOEXEC | MFD_ALLOW_SEALING;
+        if (hugePageLog2 != 0)
+            flags |= MFD_HUGETLB | (uint)(hugePageLog2 << MAP_HUGE_SHIFT); // MFD_HUGE_SHIFT == MAP_HUGE_SHIFT (26)
+        var bytes = System.Text.Encoding.UTF8.GetByteCount(name);
+        Span<byte> buf = bytes < 512 ? stackalloc byte[bytes + 1] : new byte[bytes + 1];
+        System.Text.Encoding.UTF8.GetBytes(name, buf);
+        buf[bytes] = 0;
+        // SAFETY: `buf` is a NUL-terminated UTF-8 copy of the name, pinned for the call; memfd_create only reads it.
+        fixed (byte* p = buf)
+            return Result(memfd_create(p, flags));
+    }
+
+    public int Ftruncate(int fd, long length) => Result(ftruncate(fd, length));
+
+    public int SealShrink(int fd) => Result(fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK));
+
+    public void* MmapAnonymousHuge(nuint length, int hugePageLog2, out int errno)
+    {
+        var flags = MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB | (hugePageLog2 << MAP_HUGE_SHIFT);
+        var p = mmap(null, (size_t)length, PROT_READ | PROT_WRITE, flags, -1, 0);
+        errno = p == MAP_FAILED ? Marshal.GetLastPInvokeError() : 0;
+        return p == MAP_FAILED ? null : p;
+    }
+
+    public int FstatFile(int fd, out long size, out bool isRegular)
+    {
+        stat st;
+        // SAFETY: `st` is a stack local of the libc struct stat layout that Tmds.LibC declares; fstat fills it.
+        var rc = Result(fstat(fd, &st));
+        size = rc < 0 ? 0 : (long)st.st_size;
+        isRegular = rc >= 0 && ((uint)st.st_mode & (uint)S_IFMT) == (uint)S_IFREG;
+        return rc;
+    }
+
+    public int Fstatfs(int fd, out long fsType, out long blockSize) => Result(Statfs.Get(fd, out fsType, out blockSize));
 
     public int FstatSize(int fd, out long size)
     {

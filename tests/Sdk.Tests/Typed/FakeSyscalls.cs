@@ -82,9 +82,17 @@ internal sealed unsafe class FakeSyscalls : IKvmSyscalls
         return 0;
     }
 
+    /// <summary>When set, mmap (shared, fixed, huge) fails with this errno.</summary>
+    public int? MmapErrno;
+
     public void* MmapShared(nuint length, int fd, long offset, out int errno)
     {
         Calls.Enqueue($"mmap {fd}");
+        if (MmapErrno is { } e)
+        {
+            errno = e;
+            return null;
+        }
         errno = 0;
         var p = NativeMemory.AlignedAlloc(length, (nuint)Environment.SystemPageSize);
         NativeMemory.Clear(p, length);
@@ -148,6 +156,65 @@ internal sealed unsafe class FakeSyscalls : IKvmSyscalls
     public int FstatSize(int fd, out long size)
     {
         size = 0;
+        return 0;
+    }
+
+    /// <summary>memfd_create's result when set (a -errno); else a new fd.</summary>
+    public int? MemfdResult;
+
+    public int MemfdCreate(string name, int hugePageLog2)
+    {
+        Calls.Enqueue($"memfd_create {name} {hugePageLog2}");
+        return MemfdResult ?? NewFd();
+    }
+
+    public int? FtruncateResult;
+
+    public int Ftruncate(int fd, long length)
+    {
+        Calls.Enqueue($"ftruncate {fd} {length}");
+        return FtruncateResult ?? 0;
+    }
+
+    public int SealShrink(int fd)
+    {
+        Calls.Enqueue($"seal {fd}");
+        return 0;
+    }
+
+    public void* MmapAnonymousHuge(nuint length, int hugePageLog2, out int errno)
+    {
+        Calls.Enqueue($"mmap huge {hugePageLog2}");
+        if (MmapErrno is { } e)
+        {
+            errno = e;
+            return null;
+        }
+        errno = 0;
+        var p = NativeMemory.AlignedAlloc(length, (nuint)Environment.SystemPageSize);
+        NativeMemory.Clear(p, length);
+        return p;
+    }
+
+    /// <summary>What fstat and fstatfs say about every file.</summary>
+    public long FileSize;
+    public bool FileIsRegular = true;
+    public long FsType = 0xEF53; // EXT4_SUPER_MAGIC
+    public long FsBlockSize = 4096;
+
+    public int FstatFile(int fd, out long size, out bool isRegular)
+    {
+        Calls.Enqueue($"fstat {fd}");
+        size = FileSize;
+        isRegular = FileIsRegular;
+        return 0;
+    }
+
+    public int Fstatfs(int fd, out long fsType, out long blockSize)
+    {
+        Calls.Enqueue($"fstatfs {fd}");
+        fsType = FsType;
+        blockSize = FsBlockSize;
         return 0;
     }
 }
