@@ -52,7 +52,7 @@ public sealed unsafe class GmemFd : IDisposable
     /// <summary>The creation flags.</summary>
     public GuestMemfdFlags Flags { get; }
 
-    /// <summary>True when created with <c>GUEST_MEMFD_FLAG_MMAP</c>: <see cref="Map"/> is allowed.</summary>
+    /// <summary>True when created with <c>GUEST_MEMFD_FLAG_MMAP</c>: <see cref="Map()"/> is allowed.</summary>
     public bool IsMappable => Flags.HasFlag(GuestMemfdFlags.GUEST_MEMFD_FLAG_MMAP);
 
     /// <summary>True after <see cref="Dispose"/>.</summary>
@@ -111,20 +111,34 @@ public sealed unsafe class GmemFd : IDisposable
     /// <summary>Maps the whole file shared read/write (<c>mmap(MAP_SHARED)</c>; Linux 6.18+).</summary>
     /// <exception cref="InvalidOperationException">The guest_memfd was not created with <c>GUEST_MEMFD_FLAG_MMAP</c>
     /// (the kernel would answer ENODEV); checked before mmap.</exception>
+    /// <exception cref="KvmException">mmap failed (ENOMEM for a file larger than the address space can hold: map a
+    /// window instead).</exception>
+    /// <exception cref="ObjectDisposedException">Disposed.</exception>
+    public GmemMapping Map() => Map(0, Size);
+
+    /// <summary>Maps <paramref name="length"/> bytes of the file from <paramref name="offset"/>, shared read/write
+    /// (<c>mmap(MAP_SHARED)</c> at that file offset; Linux 6.18+): a window, for files too large to map whole. Leases
+    /// and page states use the mapping's own offsets; memslots take guest_memfd offsets inside the window.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Offset or length not page-aligned, length 0, or the window
+    /// passes the end of the file.</exception>
+    /// <exception cref="InvalidOperationException">Not created with <c>GUEST_MEMFD_FLAG_MMAP</c> (ENODEV).</exception>
     /// <exception cref="KvmException">mmap failed.</exception>
     /// <exception cref="ObjectDisposedException">Disposed.</exception>
-    public GmemMapping Map()
+    public GmemMapping Map(ulong offset, ulong length)
     {
         if (!IsMappable)
             throw new InvalidOperationException(
                 "only a guest_memfd created with GUEST_MEMFD_FLAG_MMAP can be mapped (the kernel answers ENODEV otherwise)");
+        CheckRange(offset, length, allowPastEnd: false);
+        if (length > (ulong)nint.MaxValue)
+            Fail.Range(nameof(length), length, "the window must fit in the address space");
         var h = _fd.Enter();
         try
         {
-            var p = _sys.MmapShared((nuint)Size, h.Fd, 0, out var errno);
+            var p = _sys.MmapShared((nuint)length, h.Fd, (long)offset, out var errno);
             if (p == null)
-                Fail.Syscall(-errno, "mmap", KvmFdKind.GuestMemfd);
-            return new GmemMapping(_sys, (byte*)p, this);
+                Fail.Syscall(-errno, "mmap", KvmFdKind.GuestMemfd, $"window [0x{offset:X}, +0x{length:X})");
+            return new GmemMapping(_sys, (byte*)p, this, offset, length);
         }
         finally
         {

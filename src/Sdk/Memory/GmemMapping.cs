@@ -3,8 +3,8 @@ using Kvm.Syscalls;
 namespace Kvm;
 
 /// <summary>
-/// A host mapping (<c>mmap(MAP_SHARED)</c>) of a whole guest_memfd created with <c>GUEST_MEMFD_FLAG_MMAP</c>
-/// (Linux 6.18+). Host access goes through <see cref="HostMapping.Lease"/>, which refuses pages the SDK knows are
+/// A host mapping (<c>mmap(MAP_SHARED)</c>) of a guest_memfd created with <c>GUEST_MEMFD_FLAG_MMAP</c> (Linux 6.18+):
+/// the whole file, or a window of it (<see cref="GmemFd.Map(ulong, ulong)"/>). Host access goes through <see cref="HostMapping.Lease"/>, which refuses pages the SDK knows are
 /// private: pages start private unless the guest_memfd was created with <c>GUEST_MEMFD_FLAG_INIT_SHARED</c>, and
 /// conversions through the SDK update the state. (The kernel answers a host touch of a private page with SIGBUS, which
 /// kills a .NET process.) The mapping holds its own kernel reference to the file, so it stays valid after the
@@ -12,8 +12,8 @@ namespace Kvm;
 /// </summary>
 public sealed unsafe class GmemMapping : HostMapping
 {
-    internal GmemMapping(IKvmSyscalls sys, byte* address, GmemFd gmem)
-        : base(sys, address, gmem.Size, gmem.PageStates, 0)
+    internal GmemMapping(IKvmSyscalls sys, byte* address, GmemFd gmem, ulong offset, ulong length)
+        : base(sys, address, length, gmem.PageStates, offset)
     {
         GuestMemfd = gmem;
     }
@@ -21,7 +21,10 @@ public sealed unsafe class GmemMapping : HostMapping
     /// <summary>The guest_memfd this maps.</summary>
     public GmemFd GuestMemfd { get; }
 
-    /// <summary>The SDK's view of the state of the page at <paramref name="offset"/>.</summary>
+    /// <summary>Offset in the guest_memfd of the mapping's first byte (0 for a whole-file mapping).</summary>
+    public ulong GuestMemfdOffset => PageBase;
+
+    /// <summary>The SDK's view of the state of the page at <paramref name="offset"/> (in the mapping).</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="offset"/> is not below <see cref="HostMapping.Length"/>.</exception>
     public PageState GetState(ulong offset)
     {

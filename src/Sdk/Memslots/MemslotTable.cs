@@ -91,7 +91,7 @@ public sealed class MemslotTable
             // Reached through a HostMapping-typed reference: it is still a guest_memfd-only slot.
             if (flags != 0)
                 Fail.Argument(nameof(flags), "a guest_memfd slot cannot be KVM_MEM_READONLY or KVM_MEM_LOG_DIRTY_PAGES (EINVAL)");
-            return Add(gpa, gmemMapping, memoryOffset, size, slot, addressSpace);
+            return Add(gpa, gmemMapping, gmemMapping.GuestMemfdOffset + memoryOffset, size, slot, addressSpace);
         }
         if (size == 0 && memoryOffset < memory.Length)
             size = memory.Length - memoryOffset;
@@ -112,17 +112,24 @@ public sealed class MemslotTable
 
     /// <summary>A guest_memfd-only slot over a mapping of a <c>GUEST_MEMFD_FLAG_MMAP</c> guest_memfd (6.18+): the
     /// guest's memory is the guest_memfd, and <c>userspace_addr</c> is the same pages mapped, which KVM uses for
-    /// emulated accesses. Covers <paramref name="size"/> bytes (0 = to the end) from <paramref name="gmemOffset"/>.</summary>
+    /// emulated accesses. Covers <paramref name="size"/> bytes (0 = to the end of the mapping) from guest_memfd offset
+    /// <paramref name="gmemOffset"/>, which must lie inside the mapping (0 = where the mapping starts, which for a
+    /// whole-file mapping is offset 0).</summary>
     /// <exception cref="ArgumentException">A rule is broken (message names it).</exception>
     /// <exception cref="KvmException">The kernel refused.</exception>
     public SlotHandle Add(ulong gpa, GmemMapping mapping, ulong gmemOffset = 0, ulong size = 0, int? slot = null, int addressSpace = 0)
     {
         ArgumentNullException.ThrowIfNull(mapping);
-        if (size == 0 && gmemOffset < mapping.Length)
-            size = mapping.Length - gmemOffset;
-        CheckHostRange(mapping, gmemOffset, size);
-        return AddCore(gpa, size, 0, slot, addressSpace, mapping, gmemOffset, (ulong)mapping.AddressForSlot + gmemOffset,
-            mapping.GuestMemfd, gmemOffset);
+        var offset = gmemOffset == 0 ? mapping.GuestMemfdOffset : gmemOffset;
+        if (offset < mapping.GuestMemfdOffset || offset - mapping.GuestMemfdOffset > mapping.Length)
+            Fail.Range(nameof(gmemOffset), offset,
+                $"guest_memfd offset 0x{offset:X} is outside the mapped window [0x{mapping.GuestMemfdOffset:X}, +0x{mapping.Length:X})");
+        var inner = offset - mapping.GuestMemfdOffset;
+        if (size == 0 && inner < mapping.Length)
+            size = mapping.Length - inner;
+        CheckHostRange(mapping, inner, size);
+        return AddCore(gpa, size, 0, slot, addressSpace, mapping, inner, (ulong)mapping.AddressForSlot + inner,
+            mapping.GuestMemfd, offset);
     }
 
     /// <summary>A guest_memfd slot: private memory from <paramref name="gmem"/> at <paramref name="gmemOffset"/>, and

@@ -45,24 +45,35 @@ public readonly unsafe ref struct VcpuExit
     /// <summary>True while this exit may still be read: its vCPU has neither run again nor been disposed.</summary>
     public bool IsCurrent => _vcpu is not null && !_vcpu.IsDisposed && _vcpu.RunGeneration == _generation;
 
-    private void Expect(VcpuExitReason r)
+    // Every accessor reads kvm_run between Begin and End: the exit is checked current and the vCPU's handle is held, so
+    // the values it copies out cannot come from a kvm_run retired in between.
+    private void Begin(VcpuExitReason r)
     {
         if (Reason != r)
             throw new InvalidOperationException($"the exit is {Reason}, not {r}");
-        _vcpu.CheckExitCurrent(_generation);
+        _vcpu.BeginExitRead(_generation);
     }
+
+    private void End() => _vcpu.EndExitRead();
 
     /// <summary>Port I/O (<c>kvm_run.io</c>).</summary>
     public IoExit Io
     {
         get
         {
-            Expect(VcpuExitReason.Io);
-            // SAFETY: Expect checked that the vCPU is not disposed and has not run again, and this exit keeps the vCPU
-            // reachable; _run is its kvm_run mapping of _runSize bytes, which is never unmapped, only retired to zero
-            // pages (RunMappingArena). The data range is bounds-checked against the mapping in IoExit.
-            ref var io = ref IsArm ? ref RunArm.io : ref Run86.io;
-            return new IoExit(io, _run, _runSize);
+            Begin(VcpuExitReason.Io);
+            try
+            {
+                // SAFETY: Begin checked that the vCPU is not disposed and has not run again, and holds its handle, so _run
+                // is its live kvm_run mapping of _runSize bytes while the fields are copied; the data span's address is
+                // never unmapped, only retired to zero pages (RunMappingArena). Its range is bounds-checked in IoExit.
+                ref var io = ref IsArm ? ref RunArm.io : ref Run86.io;
+                return new IoExit(io, _run, _runSize);
+            }
+            finally
+            {
+                End();
+            }
         }
     }
 
@@ -71,9 +82,16 @@ public readonly unsafe ref struct VcpuExit
     {
         get
         {
-            Expect(VcpuExitReason.Mmio);
-            // SAFETY: as for Io; the mmio member lies inside kvm_run.
-            return new MmioExit(ref IsArm ? ref RunArm.mmio : ref Run86.mmio);
+            Begin(VcpuExitReason.Mmio);
+            try
+            {
+                // SAFETY: as for Io; the mmio member lies inside kvm_run.
+                return new MmioExit(ref IsArm ? ref RunArm.mmio : ref Run86.mmio);
+            }
+            finally
+            {
+                End();
+            }
         }
     }
 
@@ -82,10 +100,17 @@ public readonly unsafe ref struct VcpuExit
     {
         get
         {
-            Expect(VcpuExitReason.MemoryFault);
-            // SAFETY: as for Io.
-            ref var mf = ref IsArm ? ref RunArm.memory_fault : ref Run86.memory_fault;
-            return new MemoryFaultExit(mf.gpa, mf.size, (KvmMemoryExitFlags)mf.flags);
+            Begin(VcpuExitReason.MemoryFault);
+            try
+            {
+                // SAFETY: as for Io.
+                ref var mf = ref IsArm ? ref RunArm.memory_fault : ref Run86.memory_fault;
+                return new MemoryFaultExit(mf.gpa, mf.size, (KvmMemoryExitFlags)mf.flags);
+            }
+            finally
+            {
+                End();
+            }
         }
     }
 
@@ -94,9 +119,16 @@ public readonly unsafe ref struct VcpuExit
     {
         get
         {
-            Expect(VcpuExitReason.Hypercall);
-            // SAFETY: as for Io.
-            return new HypercallExit(ref IsArm ? ref RunArm.hypercall : ref Run86.hypercall);
+            Begin(VcpuExitReason.Hypercall);
+            try
+            {
+                // SAFETY: as for Io.
+                return new HypercallExit(ref IsArm ? ref RunArm.hypercall : ref Run86.hypercall);
+            }
+            finally
+            {
+                End();
+            }
         }
     }
 
@@ -105,10 +137,17 @@ public readonly unsafe ref struct VcpuExit
     {
         get
         {
-            Expect(VcpuExitReason.SystemEvent);
-            // SAFETY: as for Io.
-            ref var se = ref IsArm ? ref RunArm.system_event : ref Run86.system_event;
-            return new SystemEventExit((KvmSystemEvent)se.type, se.ndata, se.data[0], se.data[1]);
+            Begin(VcpuExitReason.SystemEvent);
+            try
+            {
+                // SAFETY: as for Io.
+                ref var se = ref IsArm ? ref RunArm.system_event : ref Run86.system_event;
+                return new SystemEventExit((KvmSystemEvent)se.type, se.ndata, se.data[0], se.data[1]);
+            }
+            finally
+            {
+                End();
+            }
         }
     }
 
@@ -117,10 +156,17 @@ public readonly unsafe ref struct VcpuExit
     {
         get
         {
-            Expect(VcpuExitReason.InternalError);
-            // SAFETY: as for Io.
-            ref var ie = ref IsArm ? ref RunArm.@internal : ref Run86.@internal;
-            return new InternalErrorExit(ie.suberror, ie.ndata, ie.data[0], ie.data[1]);
+            Begin(VcpuExitReason.InternalError);
+            try
+            {
+                // SAFETY: as for Io.
+                ref var ie = ref IsArm ? ref RunArm.@internal : ref Run86.@internal;
+                return new InternalErrorExit(ie.suberror, ie.ndata, ie.data[0], ie.data[1]);
+            }
+            finally
+            {
+                End();
+            }
         }
     }
 
@@ -129,10 +175,17 @@ public readonly unsafe ref struct VcpuExit
     {
         get
         {
-            Expect(VcpuExitReason.FailEntry);
-            // SAFETY: as for Io.
-            ref var fe = ref IsArm ? ref RunArm.fail_entry : ref Run86.fail_entry;
-            return new FailEntryExit(fe.hardware_entry_failure_reason, fe.cpu);
+            Begin(VcpuExitReason.FailEntry);
+            try
+            {
+                // SAFETY: as for Io.
+                ref var fe = ref IsArm ? ref RunArm.fail_entry : ref Run86.fail_entry;
+                return new FailEntryExit(fe.hardware_entry_failure_reason, fe.cpu);
+            }
+            finally
+            {
+                End();
+            }
         }
     }
 
@@ -182,21 +235,28 @@ public readonly unsafe ref struct IoExit
     public Span<byte> Data { get; }
 }
 
-/// <summary>An MMIO exit.</summary>
+/// <summary>An MMIO exit. Address, length and direction are copied when the view is made; <see cref="Data"/> is the
+/// kvm_run buffer itself.</summary>
 public readonly ref struct MmioExit
 {
     private readonly ref kvm_run_mmio _mmio;
 
-    internal MmioExit(ref kvm_run_mmio mmio) => _mmio = ref mmio;
+    internal MmioExit(ref kvm_run_mmio mmio)
+    {
+        _mmio = ref mmio;
+        PhysicalAddress = mmio.phys_addr;
+        Length = (int)Math.Min(mmio.len, 8u);
+        IsWrite = mmio.is_write != 0;
+    }
 
     /// <summary>The guest-physical address accessed.</summary>
-    public ulong PhysicalAddress => _mmio.phys_addr;
+    public ulong PhysicalAddress { get; }
 
     /// <summary>Access width in bytes (1..8).</summary>
-    public int Length => (int)Math.Min(_mmio.len, 8u);
+    public int Length { get; }
 
     /// <summary>True for a guest write.</summary>
-    public bool IsWrite => _mmio.is_write != 0;
+    public bool IsWrite { get; }
 
     /// <summary>The written bytes, or the buffer to fill for a read.</summary>
     public Span<byte> Data => ((Span<byte>)_mmio.data)[..Length];
@@ -223,14 +283,25 @@ public readonly ref struct HypercallExit
     public const ulong KVM_MAP_GPA_RANGE_ENCRYPTED = 1UL << 4;
 
     private readonly ref kvm_run_hypercall _hc;
+    private readonly ulong _a0, _a1, _a2, _a3, _a4, _a5;
 
-    internal HypercallExit(ref kvm_run_hypercall hc) => _hc = ref hc;
+    internal HypercallExit(ref kvm_run_hypercall hc)
+    {
+        _hc = ref hc;
+        Nr = hc.nr;
+        ReadOnlySpan<ulong> a = hc.args;
+        (_a0, _a1, _a2, _a3, _a4, _a5) = (a[0], a[1], a[2], a[3], a[4], a[5]);
+    }
 
-    /// <summary>The hypercall number.</summary>
-    public ulong Nr => _hc.nr;
+    /// <summary>The hypercall number (copied when the view is made).</summary>
+    public ulong Nr { get; }
 
-    /// <summary>Argument <paramref name="index"/> (0..5).</summary>
-    public ulong Arg(int index) => ((ReadOnlySpan<ulong>)_hc.args)[index];
+    /// <summary>Argument <paramref name="index"/> (0..5; copied when the view is made).</summary>
+    public ulong Arg(int index) => index switch
+    {
+        0 => _a0, 1 => _a1, 2 => _a2, 3 => _a3, 4 => _a4, 5 => _a5,
+        _ => throw new ArgumentOutOfRangeException(nameof(index), index, "hypercall arguments are 0..5"),
+    };
 
     /// <summary>The value returned to the guest; set it before the next Run.</summary>
     public ulong Return

@@ -82,14 +82,27 @@ public sealed unsafe partial class VcpuFd : IDisposable
         }
     }
 
-    /// <summary>Throws unless an exit of run <paramref name="generation"/> may still read kvm_run.</summary>
-    internal void CheckExitCurrent(long generation)
+    /// <summary>Begins a read of kvm_run for an exit of run <paramref name="generation"/>: throws unless the exit is
+    /// still current, and holds a handle reference until <see cref="EndExitRead"/>, so a concurrent Dispose cannot
+    /// retire kvm_run between the check and the read.</summary>
+    internal void BeginExitRead(long generation)
     {
-        if (_fd.IsClosed)
+        try
+        {
+            _fd.Enter();
+        }
+        catch (ObjectDisposedException)
+        {
             throw new ObjectDisposedException(nameof(VcpuFd), "the vCPU was disposed after this exit: its kvm_run is gone");
+        }
         if (_gate.Generation != generation)
+        {
+            _fd.Exit();
             throw new InvalidOperationException("this exit is stale: the vCPU has run again since, and kvm_run holds the newer exit");
+        }
     }
+
+    internal void EndExitRead() => _fd.Exit();
 
     /// <summary>
     /// Runs, servicing <c>KVM_EXIT_MEMORY_FAULT</c> exits by converting the faulting range with

@@ -94,8 +94,9 @@ public class HostMemoryKindsTests
         using var kvm = KvmSystem.Open();
         var memory = kvm.AllocateHostMemory(16 * Page);
         var address = GuestRoundTrip(kvm, memory);
+        var mapped = ThreadFacts.MappingAt(address);
         memory.Dispose();
-        Assert.Null(ThreadFacts.MappingAt(address));
+        AssertUnmapped(address, mapped);
     }
 
     [Fact]
@@ -108,8 +109,9 @@ public class HostMemoryKindsTests
         Assert.Equal(Huge, memory.PageSize);
         var address = GuestRoundTrip(kvm, memory);
         Assert.Equal(0, address % (nint)Huge);
+        var mapped = ThreadFacts.MappingAt(address);
         memory.Dispose();
-        Assert.Null(ThreadFacts.MappingAt(address));
+        AssertUnmapped(address, mapped);
     }
 
     [Theory]
@@ -136,8 +138,9 @@ public class HostMemoryKindsTests
             Assert.Equal(GuestByte, back[0]);
         }
 
+        var mapped = ThreadFacts.MappingAt(address);
         memory.Dispose();
-        Assert.Null(ThreadFacts.MappingAt(address));
+        AssertUnmapped(address, mapped);
         Assert.Equal(0, MemfdsNamed(name));
     }
 
@@ -156,8 +159,9 @@ public class HostMemoryKindsTests
             Assert.False(memory.IsHugetlb);
             Assert.DoesNotContain(Directory.GetFiles("/proc/self/fd"), fd => SafeLink(fd) == path); // no fd kept
             var address = GuestRoundTrip(kvm, memory);
+            var mapped = ThreadFacts.MappingAt(address);
             memory.Dispose();
-            Assert.Null(ThreadFacts.MappingAt(address));
+            AssertUnmapped(address, mapped);
 
             // MAP_SHARED: the guest's write is in the file, at the mapping's offset.
             var bytes = File.ReadAllBytes(path);
@@ -212,8 +216,9 @@ public class HostMemoryKindsTests
             Assert.True(memory.IsHugetlb);
             Assert.Equal(Huge, memory.PageSize);
             var address = GuestRoundTrip(kvm, memory);
+            var mapped = ThreadFacts.MappingAt(address);
             memory.Dispose();
-            Assert.Null(ThreadFacts.MappingAt(address));
+            AssertUnmapped(address, mapped);
         }
         finally
         {
@@ -245,5 +250,13 @@ public class HostMemoryKindsTests
     {
         try { return new FileInfo(fd).LinkTarget; }
         catch (IOException) { return null; }
+    }
+
+    /// <summary>The mapping seen at <paramref name="address"/> is gone: the address is empty, or (other tests run in
+    /// parallel) already holds another mapping, which /proc/self/maps tells apart by its inode and offsets.</summary>
+    private static void AssertUnmapped(nint address, string? before)
+    {
+        Assert.NotNull(before);
+        Assert.NotEqual(before, ThreadFacts.MappingAt(address));
     }
 }
