@@ -21,6 +21,7 @@ public sealed unsafe partial class VcpuFd : IDisposable
     internal VcpuFd(VmFd vm, int id, KvmFdHandle handle, IKvmSyscalls sys, byte* run, int runSize, KvmOptions options)
     {
         Vm = vm;
+        vm.NoteVcpuCreated();
         Id = id;
         _fd = new SafeHandleRef(handle, nameof(VcpuFd));
         _sys = sys;
