@@ -58,7 +58,7 @@ public sealed partial class VmFd
         var supported = SupportedDisableExits;
         if (exits == 0 || (exits & ~supported) != 0)
             Fail.Argument(nameof(exits), $"exits {exits} must be a non-empty subset of KVM_CAP_X86_DISABLE_EXITS = {supported} on this VM");
-        RequireNoVcpus(KvmCap.KVM_CAP_X86_DISABLE_EXITS);
+        RequireNoVcpus(KvmCap.KVM_CAP_X86_DISABLE_EXITS, "EINVAL");
         EnableCap(KvmCap.KVM_CAP_X86_DISABLE_EXITS, (ulong)exits);
     }
 
@@ -68,16 +68,16 @@ public sealed partial class VmFd
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="ioapicPins"/> is negative or above
     /// <c>KVM_MAX_IRQ_ROUTES</c> (4096).</exception>
     /// <exception cref="ArgumentException">The VM lacks <c>KVM_CAP_SPLIT_IRQCHIP</c>, or a vCPU was already created.</exception>
-    /// <exception cref="KvmException">EINVAL: an irqchip exists already (full or split) or vCPUs exist.</exception>
+    /// <exception cref="KvmException">EEXIST: an irqchip exists already (full or split) or vCPUs exist.</exception>
     public void EnableSplitIrqchip(int ioapicPins = 24)
     {
         // MAX_NR_RESERVED_IOAPIC_PINS is KVM_MAX_IRQ_ROUTES (4096) in the kernel, not in the uAPI headers.
         if (ioapicPins < 0 || ioapicPins > 4096)
             Fail.Range(nameof(ioapicPins), ioapicPins, "the IOAPIC pin count must be 0..4096 (KVM_MAX_IRQ_ROUTES)");
-        RequireNoVcpus(KvmCap.KVM_CAP_SPLIT_IRQCHIP);
+        RequireNoVcpus(KvmCap.KVM_CAP_SPLIT_IRQCHIP, "EEXIST");
         var r = TryEnableCap(KvmCap.KVM_CAP_SPLIT_IRQCHIP, (ulong)ioapicPins);
         if (!r.IsSuccess)
-            FailEnableCap(r, KvmCap.KVM_CAP_SPLIT_IRQCHIP, r.Errno == Errno.EINVAL
+            FailEnableCap(r, KvmCap.KVM_CAP_SPLIT_IRQCHIP, r.Errno == Errno.EEXIST
                 ? "a split irqchip needs a VM without an irqchip (KVM_CREATE_IRQCHIP or an earlier split) and without vCPUs"
                 : null);
     }
@@ -119,10 +119,10 @@ public sealed partial class VmFd
         EnableCap(KvmCap.KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, (ulong)options);
     }
 
-    private void RequireNoVcpus(KvmCap cap)
+    private void RequireNoVcpus(KvmCap cap, string errno)
     {
         if (HasCreatedVcpus)
-            Fail.Argument(nameof(cap), $"{cap} must be enabled before the VM's first KVM_CREATE_VCPU (the kernel answers EINVAL afterwards)");
+            Fail.Argument(nameof(cap), $"{cap} must be enabled before the VM's first KVM_CREATE_VCPU (the kernel answers {errno} afterwards)");
     }
 
     private static void FailEnableCap(KvmResult r, KvmCap cap, string? detail) =>

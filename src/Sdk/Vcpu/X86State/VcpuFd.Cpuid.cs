@@ -4,19 +4,17 @@ namespace Kvm;
 
 public sealed unsafe partial class VcpuFd
 {
-    private CpuidTable? _cpuidSet; // a copy of the last table the kernel accepted through SetCpuid2
-
     /// <summary>
     /// x86: <c>KVM_SET_CPUID2</c>: the vCPU's CPUID model, typically <see cref="KvmSystem.GetSupportedCpuid"/> edited
     /// with <see cref="CpuidTable"/>. Set it before the first <see cref="Run"/>: since Linux 5.17 the kernel accepts
-    /// <c>KVM_SET_CPUID2</c> after the first KVM_RUN only with a table equal to the current one (EINVAL otherwise), so
-    /// after a run the SDK compares <paramref name="table"/> with the last table set through this method (none: the
-    /// empty table) and refuses a different one before the ioctl. Older 6.x kernels compare against their own copy,
-    /// which they adjust at run time (OSXSAVE, the XSAVE size leaf), so an equal table can still get EINVAL there.
-    /// Raw <c>KVM_SET_CPUID2</c> calls through <see cref="BorrowFd"/> are not seen by this check.
+    /// <c>KVM_SET_CPUID2</c> after the first KVM_RUN only with a table equal to the one it holds (EINVAL otherwise) —
+    /// its own copy, which it adjusts at run time (OSXSAVE follows CR4, leaf 0xD's XSAVE size follows XCR0). So after a
+    /// run the SDK reads that copy (<see cref="GetCpuid2"/>) and refuses a different table before the ioctl; passing
+    /// <see cref="GetCpuid2"/>'s result back is accepted. Whether the vCPU has run is what <see cref="Run"/> recorded;
+    /// raw <c>KVM_RUN</c> calls through <see cref="BorrowFd"/> are not seen.
     /// </summary>
     /// <exception cref="ArgumentException">More than <see cref="CpuidTable.MaxEntries"/> entries (E2BIG).</exception>
-    /// <exception cref="InvalidOperationException">The vCPU has run and the table differs from the one in force.</exception>
+    /// <exception cref="InvalidOperationException">The vCPU has run and the table differs from the kernel's (GetCpuid2).</exception>
     /// <exception cref="PlatformNotSupportedException">Not x86_64.</exception>
     /// <exception cref="KvmException">The kernel refused (EINVAL: an inconsistent model, e.g. an XSAVE size or
     /// MAXPHYADDR it cannot honour; E2BIG; ENOMEM).</exception>
@@ -27,9 +25,9 @@ public sealed unsafe partial class VcpuFd
         var n = table.Count;
         if (n > CpuidTable.MaxEntries)
             Fail.Argument(nameof(table), $"{n} CPUID entries exceed KVM_MAX_CPUID_ENTRIES = {CpuidTable.MaxEntries} (E2BIG)");
-        if (Volatile.Read(ref _hasRun) && !table.ContentEquals(_cpuidSet ?? new CpuidTable()))
-            throw new InvalidOperationException("KVM_SET_CPUID2 after the vCPU's first KVM_RUN must repeat the CPUID table in force "
-                + "(the kernel answers EINVAL to any change): set CPUID before running the vCPU");
+        if (Volatile.Read(ref _hasRun) && !table.ContentEquals(GetCpuid2()))
+            throw new InvalidOperationException("KVM_SET_CPUID2 after the vCPU's first KVM_RUN must repeat the CPUID table the kernel "
+                + "holds (GetCpuid2, with its run-time adjustments; EINVAL for any change): set CPUID before running the vCPU");
         var words = (sizeof(kvm_cpuid2) + n * sizeof(kvm_cpuid_entry2) + 7) / 8;
         var buffer = stackalloc ulong[words];
         ref var header = ref *(kvm_cpuid2*)buffer;
@@ -39,7 +37,6 @@ public sealed unsafe partial class VcpuFd
         // SAFETY: `buffer` is 8-byte aligned stack memory holding the header and exactly nent = n <= 256 entries, which is
         // what the kernel reads.
         IoctlOut(ArchIoctls.KVM_SET_CPUID2.Value, ArchIoctls.KVM_SET_CPUID2.Name, buffer);
-        _cpuidSet = table.Clone();
     }
 
     /// <summary>x86: <c>KVM_GET_CPUID2</c>: the CPUID model in force, as the kernel keeps it (with its run-time
