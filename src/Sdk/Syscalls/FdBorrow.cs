@@ -14,7 +14,7 @@ namespace Kvm;
 /// borrow throws <see cref="ObjectDisposedException"/>. A borrow that is never disposed keeps the fd open for the life
 /// of the process (a leak, never a hazard). Borrowing and ending allocate nothing once the owner has warmed up.</para>
 /// <para>Raw calls bypass the SDK's bookkeeping: state the typed layer tracks (memslots, the vCPU's first run, CPUID
-/// set through <c>VcpuFd.SetCpuid2</c>) does not see what you do through the raw fd.</para>
+/// set through <see cref="VcpuFd.SetCpuid2"/>) does not see what you do through the raw fd.</para>
 /// </remarks>
 public readonly ref struct FdBorrow
 {

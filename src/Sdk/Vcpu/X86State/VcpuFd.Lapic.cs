@@ -10,8 +10,8 @@ public sealed unsafe partial class VcpuFd
         + "VmFd.EnableSplitIrqchip) before the vCPU";
 
     /// <summary>x86: <c>KVM_GET_LAPIC</c>: the local APIC's 1 KiB register page (<c>KVM_APIC_REG_SIZE</c>). Needs an
-    /// in-kernel irqchip (full or split) created before this vCPU; without one the kernel answers EINVAL (ENXIO on some
-    /// backends), reported with that cause.</summary>
+    /// in-kernel irqchip (full or split) created before this vCPU; without one the kernel answers EINVAL (6.18; ENXIO is
+    /// treated alike), reported with that cause.</summary>
     /// <exception cref="PlatformNotSupportedException">Not x86_64.</exception>
     /// <exception cref="KvmException">EINVAL/ENXIO: no in-kernel local APIC.</exception>
     public kvm_lapic_state GetLapic()
