@@ -10,7 +10,7 @@ namespace Kvm;
 /// (the only source of numbers for proposed, unmerged ABI).
 /// </summary>
 /// <remarks>Disposing the system fd does not affect VMs created from it: each VM fd holds its own kernel reference.</remarks>
-public sealed class KvmSystem : IDisposable
+public sealed partial class KvmSystem : IDisposable
 {
     private readonly SafeHandleRef _fd;
 
@@ -243,6 +243,12 @@ public sealed class KvmSystem : IDisposable
         ObjectDisposedException.ThrowIf(_fd.IsClosed, this);
         return FileMapping.Map(Syscalls, file, offset, length);
     }
+
+    /// <summary>Lends this system (<c>/dev/kvm</c>) fd for raw <c>Kvm.Interop</c> calls without giving up ownership: the returned
+    /// <see cref="FdBorrow"/> holds a reference that keeps the number open (and not reused) until it is disposed,
+    /// even across a concurrent Dispose of this object.</summary>
+    /// <exception cref="ObjectDisposedException">This object was disposed.</exception>
+    public FdBorrow BorrowFd() => _fd.Borrow();
 
     /// <summary>Closes <c>/dev/kvm</c>. VMs already created stay alive.</summary>
     public void Dispose() => _fd.Dispose();

@@ -17,7 +17,7 @@ namespace Kvm;
 /// itself alive while a guest_memfd fd holds a reference, so <see cref="GmemFd"/> objects stay usable after their VM's
 /// Dispose; VM-fd operations (new slots, attributes, new vCPUs) throw <see cref="ObjectDisposedException"/>.
 /// </remarks>
-public sealed unsafe class VmFd : IDisposable
+public sealed unsafe partial class VmFd : IDisposable
 {
     private readonly IKvmSyscalls _sys;
     private IGuestMemoryConversion? _inPlaceV8;

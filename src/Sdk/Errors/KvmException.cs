@@ -55,7 +55,10 @@ public class KvmException : IOException
     {
         var what = request is { } r ? IoctlFormat.Describe(operation, r) : operation;
         var on = fdKind == KvmFdKind.None ? "" : $" on the {FdKindText(fdKind)} fd";
-        var text = $"{what}{on} failed: {ErrnoText.Name((int)errno)} ({ErrnoText.Message((int)errno)})";
+        // errno 0: a call that succeeded but did less than asked (KVM_GET/SET_MSRS report a count, not an errno).
+        var text = errno == 0
+            ? $"{what}{on} did not complete"
+            : $"{what}{on} failed: {ErrnoText.Name((int)errno)} ({ErrnoText.Message((int)errno)})";
         return detail is null ? text : $"{text}. {detail}";
     }
 

@@ -62,6 +62,12 @@ public sealed unsafe class GmemFd : IDisposable
 
     internal SafeHandleRef Fd => _fd;
 
+    /// <summary>Lends this guest_memfd fd for raw <c>Kvm.Interop</c> calls without giving up ownership: the returned
+    /// <see cref="FdBorrow"/> holds a reference that keeps the number open (and not reused) until it is disposed,
+    /// even across a concurrent Dispose of this object.</summary>
+    /// <exception cref="ObjectDisposedException">This object was disposed.</exception>
+    public FdBorrow BorrowFd() => _fd.Borrow();
+
     /// <summary>The SDK's view of the page at <paramref name="offset"/>: private or shared.</summary>
     public PageState GetState(ulong offset)
     {

@@ -45,4 +45,35 @@ internal sealed class SafeHandleRef
     }
 
     public void Exit() => _handle.DangerousRelease();
+
+    // Live borrows by id, so each is released once whichever copy of the FdBorrow is disposed. The set is allocated
+    // on the first borrow and reuses its storage afterwards.
+    private HashSet<long>? _borrows;
+    private long _nextBorrow;
+    private readonly Lock _borrowGate = new();
+
+    /// <summary>Lends the fd (see <see cref="FdBorrow"/>): a reference held until the borrow ends.</summary>
+    public FdBorrow Borrow()
+    {
+        var h = Enter();
+        var id = Interlocked.Increment(ref _nextBorrow);
+        lock (_borrowGate)
+            (_borrows ??= new HashSet<long>()).Add(id);
+        return new FdBorrow(this, id, h.Fd, h.Kind);
+    }
+
+    public bool IsBorrowLive(long id)
+    {
+        lock (_borrowGate)
+            return _borrows is not null && _borrows.Contains(id);
+    }
+
+    public void EndBorrow(long id)
+    {
+        bool live;
+        lock (_borrowGate)
+            live = _borrows is not null && _borrows.Remove(id);
+        if (live)
+            Exit();
+    }
 }

@@ -21,6 +21,7 @@ public sealed unsafe partial class VcpuFd : IDisposable
     internal VcpuFd(VmFd vm, int id, KvmFdHandle handle, IKvmSyscalls sys, byte* run, int runSize, KvmOptions options)
     {
         Vm = vm;
+        vm.NoteVcpuCreated();
         Id = id;
         _fd = new SafeHandleRef(handle, nameof(VcpuFd));
         _sys = sys;
@@ -188,11 +189,15 @@ public sealed unsafe partial class VcpuFd : IDisposable
     }
 
     /// <summary>x86: <c>KVM_SET_SREGS</c>.</summary>
+    /// <exception cref="ArgumentException">CR0/CR4/EFER/CS.L break the kernel's consistency rules (long mode needs
+    /// CR4.PAE and EFER.LMA; EFER.LMA and CS.L need long mode; CR0.PG needs CR0.PE…): the message names the rule.</exception>
     /// <exception cref="PlatformNotSupportedException">Not x86_64.</exception>
     /// <exception cref="KvmException">The ioctl failed.</exception>
     public void SetSregs(in Interop.X86_64.kvm_sregs sregs)
     {
         RequireX86();
+        if (SregsRules.Refusal(sregs.cr0, sregs.cr4, sregs.efer, sregs.cs.l) is { } why)
+            Fail.Argument(nameof(sregs), why);
         // SAFETY: `sregs` is pinned for the call; the kernel reads sizeof(kvm_sregs) bytes.
         fixed (Interop.X86_64.kvm_sregs* p = &sregs)
             IoctlOut(Interop.X86_64.ArchIoctls.KVM_SET_SREGS.Value, Interop.X86_64.ArchIoctls.KVM_SET_SREGS.Name, p);
