@@ -65,6 +65,9 @@ public class KvmException : IOException
         KvmFdKind.Vm => "VM",
         KvmFdKind.Vcpu => "vCPU",
         KvmFdKind.GuestMemfd => "guest_memfd",
+        KvmFdKind.EventFd => "eventfd",
+        KvmFdKind.Device => "device",
+        KvmFdKind.Stats => "stats",
         _ => "(none)",
     };
 }

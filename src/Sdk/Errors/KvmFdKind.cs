@@ -13,4 +13,10 @@ public enum KvmFdKind
     Vcpu,
     /// <summary>A guest_memfd fd from <c>KVM_CREATE_GUEST_MEMFD</c>.</summary>
     GuestMemfd,
+    /// <summary>An eventfd the SDK created for an irqfd or ioeventfd (<c>eventfd(2)</c>).</summary>
+    EventFd,
+    /// <summary>A device fd from <c>KVM_CREATE_DEVICE</c>.</summary>
+    Device,
+    /// <summary>A binary stats fd from <c>KVM_GET_STATS_FD</c>.</summary>
+    Stats,
 }
