@@ -11,12 +11,13 @@ namespace Kvm;
 /// </summary>
 /// <remarks>
 /// <b>Lifetime.</b> <see cref="Dispose"/> stops and disposes the VM's vCPUs (kicking any that is inside
-/// <see cref="VcpuFd.Run"/> and waiting for it), deletes every memslot still registered (releasing their guest_memfd
+/// <see cref="VcpuFd.Run"/> and waiting for it), deassigns and closes the irqfds and ioeventfds still registered,
+/// deletes every memslot still registered (releasing their guest_memfd
 /// and host-memory holds) and closes the VM fd. The kernel keeps the VM itself alive while a guest_memfd fd holds a
 /// reference, so <see cref="GmemFd"/> objects stay usable after their VM's Dispose; VM-fd operations (new slots,
 /// attributes, new vCPUs) throw <see cref="ObjectDisposedException"/>.
 /// </remarks>
-public sealed unsafe class VmFd : IDisposable
+public sealed unsafe partial class VmFd : IDisposable
 {
     private readonly IKvmSyscalls _sys;
     private IGuestMemoryConversion? _inPlaceV8;
@@ -47,6 +48,7 @@ public sealed unsafe class VmFd : IDisposable
         var spaces = Capabilities.Check(KvmCap.KVM_CAP_MULTI_ADDRESS_SPACE);
         Memslots = new MemslotTable(this, _sys, nrSlots > 0 ? Math.Min(nrSlots, 0x10000) : 32, Math.Max(spaces, 1),
             Capabilities.Has(KvmCap.KVM_CAP_USER_MEMORY2), Capabilities.Has(KvmCap.KVM_CAP_READONLY_MEM));
+        InitInterruptsAndDevices();
     }
 
     internal SafeHandleRef Fd { get; }
@@ -168,6 +170,7 @@ public sealed unsafe class VmFd : IDisposable
             var fd = _sys.Ioctl(h.Fd, KvmIoctls.KVM_CREATE_VCPU.Value, (nint)id);
             if (fd < 0)
                 Fail.Ioctl(fd, KvmIoctls.KVM_CREATE_VCPU.Name, KvmIoctls.KVM_CREATE_VCPU.Value, KvmFdKind.Vm, $"id {id}");
+            Interlocked.Increment(ref _vcpusCreated); // the kernel's created_vcpus never goes down again
             var handle = new KvmFdHandle(fd, _sys, KvmFdKind.Vcpu);
             var run = RunMappingArena.For(_sys).Map(fd, (nuint)size, out var errno);
             if (run == null)
@@ -237,6 +240,7 @@ public sealed unsafe class VmFd : IDisposable
         // Guests stop before their memory goes: slots are deleted with the VM fd still open, then it closes.
         foreach (var v in vcpus)
             v.Dispose();
+        EventFds.Close();   // irqfds and ioeventfds: deassigned while the VM fd is open, once no guest runs
         Memslots.Close();
         Fd.Dispose();
     }
