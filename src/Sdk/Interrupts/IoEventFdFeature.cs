@@ -38,8 +38,8 @@ public sealed class IoEventFdFeature
     /// bytes to <paramref name="port"/> signal the new eventfd instead of exiting.</summary>
     /// <inheritdoc cref="TryRegister" path="/param"/>
     /// <exception cref="ArgumentException">A rule of <see cref="TryRegister"/> is broken.</exception>
-    /// <exception cref="KvmException">EEXIST: the same address, length and datamatch is already registered; ENOSPC:
-    /// the I/O bus is full; EINVAL.</exception>
+    /// <exception cref="KvmException">EEXIST: an ioeventfd at the same address collides — same length and the same
+    /// datamatch, or either of them matches any value, or either has length 0; ENOSPC: the I/O bus is full; EINVAL.</exception>
     /// <exception cref="ObjectDisposedException">The VM was disposed.</exception>
     public IoEventFd RegisterPio(ushort port, int length, ulong? datamatch = null) => Register(IoEventSpace.Pio, port, length, datamatch);
 
@@ -54,7 +54,7 @@ public sealed class IoEventFdFeature
         var r = TryRegister(space, address, length, datamatch, out var ioeventfd);
         if (!r.IsSuccess)
             Fail.Ioctl(-(int)r.Errno, KvmIoctls.KVM_IOEVENTFD.Name, KvmIoctls.KVM_IOEVENTFD.Value, KvmFdKind.Vm, r.Errno == Errno.EEXIST
-                ? $"{Describe(space, address, length, datamatch)} is already registered (same address, length and datamatch)"
+                ? $"{Describe(space, address, length, datamatch)} overlaps a registered ioeventfd at that address: same length with the same datamatch or either matching any value, or either of length 0"
                 : Describe(space, address, length, datamatch));
         return ioeventfd!;
     }

@@ -25,6 +25,9 @@ public sealed class IrqFd : IDisposable, IEventFdRegistration
         Resample = resample is null ? null : new EventFdReader(resample);
     }
 
+    /// <summary>The trigger eventfd (tests issue raw <c>KVM_IRQFD</c> with it).</summary>
+    internal OwnedEventFd Trigger => _trigger;
+
     /// <summary>The GSI the interrupt goes to (routed by the VM's GSI routing).</summary>
     public uint Gsi { get; }
 

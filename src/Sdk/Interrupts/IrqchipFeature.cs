@@ -174,7 +174,9 @@ public sealed unsafe class IrqchipFeature
     /// <param name="address">The MSI address (address_hi:address_lo).</param>
     /// <param name="data">The MSI data.</param>
     /// <param name="deviceId">A device id (<c>KVM_MSI_VALID_DEVID</c>), arm64 ITS only.</param>
-    /// <returns>&gt; 0: delivered to that many vCPUs; 0: the guest blocked it (e.g. masked).</returns>
+    /// <returns>&gt; 0: delivered to that many vCPUs; 0: a vCPU's LAPIC took it but did not accept it (e.g. the
+    /// LAPIC is software-disabled, as after reset); -1: no vCPU matched the destination (for example before any vCPU
+    /// exists) — the kernel returns -1 from the ioctl, which reaches userspace as EPERM and is mapped back here.</returns>
     /// <exception cref="NotSupportedException"><c>KVM_CAP_SIGNAL_MSI</c> is 0 on this VM.</exception>
     /// <exception cref="ArgumentException"><paramref name="deviceId"/> without <c>KVM_CAP_MSI_DEVID</c> (EINVAL).</exception>
     /// <exception cref="KvmException">EINVAL: no in-kernel irqchip (full or split); other errors of the delivery.</exception>
@@ -195,6 +197,10 @@ public sealed unsafe class IrqchipFeature
         };
         // SAFETY: `msi` is a zero-initialised 32-byte stack local of kvm_msi (pad zero); the kernel reads it.
         var rc = _vm.VmIoctl(KvmIoctls.KVM_SIGNAL_MSI.Value, &msi);
+        // The kernel returns the delivery result -1 ("no vCPU took it") as the ioctl's value, which libc reports as
+        // EPERM; the ioctl has no other source of EPERM.
+        if (rc == -(int)Errno.EPERM)
+            return -1;
         if (rc < 0)
             Fail.Ioctl(rc, KvmIoctls.KVM_SIGNAL_MSI.Name, KvmIoctls.KVM_SIGNAL_MSI.Value, KvmFdKind.Vm, rc == -(int)Errno.EINVAL
                 ? "MSIs need an in-kernel irqchip: call CreateIrqchip (or enable the split irqchip) first"
