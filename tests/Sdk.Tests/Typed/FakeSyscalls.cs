@@ -187,7 +187,8 @@ internal sealed unsafe class FakeSyscalls : IKvmSyscalls
 
     public int Pread(int fd, void* buffer, nuint count, long offset)
     {
-        Calls.Enqueue($"pread {fd} {offset} {count}");
+        if (Record)
+            Calls.Enqueue($"pread {fd} {offset} {count}");
         if (offset >= PreadFile.Length)
             return 0;
         var n = (int)Math.Min((long)count, PreadFile.Length - offset);
