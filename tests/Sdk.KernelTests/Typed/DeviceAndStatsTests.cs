@@ -4,6 +4,7 @@ using static Kvm.KernelTests.Typed.KernelFacts;
 namespace Kvm.KernelTests.Typed;
 
 /// <summary>KVM_CREATE_DEVICE and the binary stats fd against the kernel.</summary>
+[Collection(nameof(InterruptsSerial))]
 public class DeviceAndStatsTests
 {
     [Fact]

@@ -4,6 +4,7 @@ using static Kvm.KernelTests.Typed.KernelFacts;
 namespace Kvm.KernelTests.Typed;
 
 /// <summary>irqfd and ioeventfd against the kernel: registration, delivery, the kernel's refusals, and ownership.</summary>
+[Collection(nameof(InterruptsSerial))]
 public class EventFdTests
 {
     [Fact]

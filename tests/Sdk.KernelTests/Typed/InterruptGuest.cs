@@ -52,3 +52,8 @@ internal static class InterruptGuest
         return (exit.Io.Port, exit.Io.Data[0]);
     }
 }
+
+/// <summary>The interrupt, device and stats tests create many vCPUs, eventfds and fds; they run alone, after the
+/// parallel classes, so they never move the address-space and fd facts the soundness tests read from /proc.</summary>
+[CollectionDefinition(nameof(InterruptsSerial), DisableParallelization = true)]
+public sealed class InterruptsSerial;

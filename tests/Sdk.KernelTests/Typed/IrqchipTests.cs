@@ -4,6 +4,7 @@ using static Kvm.KernelTests.Typed.KernelFacts;
 namespace Kvm.KernelTests.Typed;
 
 /// <summary>The in-kernel irqchip on x86: its order rule, PIT2, IRQ lines, GSI routing and MSIs, against the kernel.</summary>
+[Collection(nameof(InterruptsSerial))]
 public class IrqchipTests
 {
     private static IrqchipFeature Irqchip(VmFd vm)
