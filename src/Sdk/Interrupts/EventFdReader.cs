@@ -16,7 +16,9 @@ public sealed class EventFdReader
     public bool TryRead(out ulong count) => _fd.TryRead(out count);
 
     /// <summary>Waits (poll(2) for POLLIN) up to <paramref name="timeout"/> — <see cref="Timeout.InfiniteTimeSpan"/>
-    /// for ever — for a signal, then reads and resets the counter. EINTR restarts the wait with the time left.</summary>
+    /// for ever — for a signal, then reads and resets the counter. EINTR restarts the wait with the time left. The
+    /// wait holds the fd open: a concurrent Dispose of the owner deassigns at once but the fd closes (and the wait
+    /// ends) only at the timeout, so wait in slices when the owner may go away.</summary>
     /// <returns>False on timeout.</returns>
     /// <exception cref="ArgumentOutOfRangeException">The timeout is negative (other than infinite) or above int.MaxValue ms.</exception>
     /// <exception cref="ObjectDisposedException">The owner was disposed.</exception>
