@@ -11,11 +11,12 @@ namespace Kvm;
 /// </summary>
 /// <remarks>
 /// <b>Lifetime.</b> <see cref="Dispose"/> stops and disposes the VM's vCPUs (kicking any that is inside
-/// <see cref="VcpuFd.Run"/> and waiting for it), deletes every memslot still registered (releasing their guest_memfd
-/// and host-memory holds) and closes the VM fd. A slot whose deletion the kernel refuses keeps its holds for the life
-/// of the process: the kernel may still map that memory, so the SDK never unmaps or closes it. The kernel keeps the VM
-/// itself alive while a guest_memfd fd holds a reference, so <see cref="GmemFd"/> objects stay usable after their VM's
-/// Dispose; VM-fd operations (new slots, attributes, new vCPUs) throw <see cref="ObjectDisposedException"/>.
+/// <see cref="VcpuFd.Run"/> and waiting for it), deassigns and closes the irqfds and ioeventfds still registered,
+/// deletes every memslot still registered (releasing their guest_memfd and host-memory holds) and closes the VM fd. A
+/// slot whose deletion the kernel refuses keeps its holds for the life of the process: the kernel may still map that
+/// memory, so the SDK never unmaps or closes it. The kernel keeps the VM itself alive while a guest_memfd fd holds a
+/// reference, so <see cref="GmemFd"/> objects stay usable after their VM's Dispose; VM-fd operations (new slots,
+/// attributes, new vCPUs) throw <see cref="ObjectDisposedException"/>.
 /// </remarks>
 public sealed unsafe partial class VmFd : IDisposable
 {
@@ -48,6 +49,7 @@ public sealed unsafe partial class VmFd : IDisposable
         var spaces = Capabilities.Check(KvmCap.KVM_CAP_MULTI_ADDRESS_SPACE);
         Memslots = new MemslotTable(this, _sys, nrSlots > 0 ? Math.Min(nrSlots, 0x10000) : 32, Math.Max(spaces, 1),
             Capabilities.Has(KvmCap.KVM_CAP_USER_MEMORY2), Capabilities.Has(KvmCap.KVM_CAP_READONLY_MEM));
+        InitInterruptsAndDevices();
     }
 
     internal SafeHandleRef Fd { get; }
@@ -257,6 +259,7 @@ public sealed unsafe partial class VmFd : IDisposable
         // Guests stop before their memory goes: slots are deleted with the VM fd still open, then it closes.
         foreach (var v in vcpus)
             v.Dispose();
+        EventFds.Close();   // irqfds and ioeventfds: deassigned while the VM fd is open, once no guest runs
         Memslots.Close();
         Fd.Dispose();
     }

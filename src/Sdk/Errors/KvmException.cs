@@ -70,6 +70,9 @@ public class KvmException : IOException
         KvmFdKind.GuestMemfd => "guest_memfd",
         KvmFdKind.Memfd => "memfd",
         KvmFdKind.File => "file",
+        KvmFdKind.EventFd => "eventfd",
+        KvmFdKind.Device => "device",
+        KvmFdKind.Stats => "stats",
         _ => "(none)",
     };
 }

@@ -17,4 +17,10 @@ public enum KvmFdKind
     Memfd,
     /// <summary>A regular or hugetlbfs file mapped as host memory (<see cref="FileMapping"/>).</summary>
     File,
+    /// <summary>An eventfd the SDK created for an irqfd or ioeventfd (<c>eventfd(2)</c>).</summary>
+    EventFd,
+    /// <summary>A device fd from <c>KVM_CREATE_DEVICE</c>.</summary>
+    Device,
+    /// <summary>A binary stats fd from <c>KVM_GET_STATS_FD</c>.</summary>
+    Stats,
 }

@@ -72,4 +72,18 @@ internal unsafe interface IKvmSyscalls
 
     /// <summary>fstatfs(2): f_type and f_bsize (the huge page size on hugetlbfs); 0 or -errno.</summary>
     int Fstatfs(int fd, out long fsType, out long blockSize);
+    /// <summary><c>eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)</c>: a new eventfd with counter 0; the fd or -errno.</summary>
+    int EventFdCloexecNonblock();
+
+    /// <summary>read(2); bytes read or -errno.</summary>
+    int Read(int fd, void* buffer, nuint count);
+
+    /// <summary>write(2); bytes written or -errno.</summary>
+    int Write(int fd, void* buffer, nuint count);
+
+    /// <summary>pread(2); bytes read or -errno.</summary>
+    int Pread(int fd, void* buffer, nuint count, long offset);
+
+    /// <summary>poll(2) of one fd for POLLIN; 1 when readable, 0 on timeout, or -errno (EINTR included).</summary>
+    int PollIn(int fd, int timeoutMs);
 }

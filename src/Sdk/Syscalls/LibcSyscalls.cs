@@ -121,4 +121,19 @@ internal sealed unsafe class LibcSyscalls : IKvmSyscalls
         size = rc < 0 ? 0 : (long)st.st_size;
         return rc;
     }
+
+    public int EventFdCloexecNonblock() => Result(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+
+    public int Read(int fd, void* buffer, nuint count) => Result((int)read(fd, buffer, (size_t)count));
+
+    public int Write(int fd, void* buffer, nuint count) => Result((int)write(fd, buffer, (size_t)count));
+
+    public int Pread(int fd, void* buffer, nuint count, long offset) => Result((int)pread(fd, buffer, (size_t)count, offset));
+
+    public int PollIn(int fd, int timeoutMs)
+    {
+        var p = new pollfd { fd = fd, events = POLLIN };
+        // SAFETY: `p` is one stack-local pollfd and nfds is 1; poll writes only its revents.
+        return Result(poll(&p, 1, timeoutMs));
+    }
 }

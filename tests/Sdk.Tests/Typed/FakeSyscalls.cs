@@ -217,4 +217,58 @@ internal sealed unsafe class FakeSyscalls : IKvmSyscalls
         blockSize = FsBlockSize;
         return 0;
     }
+
+    /// <summary>Eventfd counters by fd (the fake's eventfds count like the kernel's).</summary>
+    public readonly ConcurrentDictionary<int, ulong> EventFds = new();
+
+    public int EventFdCloexecNonblock()
+    {
+        var fd = NewFd();
+        Calls.Enqueue($"eventfd {fd}");
+        EventFds[fd] = 0;
+        return fd;
+    }
+
+    public int Read(int fd, void* buffer, nuint count)
+    {
+        if (Record)
+            Calls.Enqueue($"read {fd}");
+        if (!EventFds.TryGetValue(fd, out var v))
+            return -(int)Errno.EBADF;
+        if (v == 0)
+            return -(int)Errno.EAGAIN;
+        EventFds[fd] = 0;
+        *(ulong*)buffer = v;
+        return 8;
+    }
+
+    public int Write(int fd, void* buffer, nuint count)
+    {
+        if (Record)
+            Calls.Enqueue($"write {fd}");
+        if (!EventFds.TryGetValue(fd, out var v))
+            return -(int)Errno.EBADF;
+        EventFds[fd] = v + *(ulong*)buffer;
+        return 8;
+    }
+
+    /// <summary>The bytes a pread of any fd reads (a scripted stats file); empty = EOF.</summary>
+    public byte[] PreadFile = [];
+
+    public int Pread(int fd, void* buffer, nuint count, long offset)
+    {
+        if (Record)
+            Calls.Enqueue($"pread {fd} {offset} {count}");
+        if (offset >= PreadFile.Length)
+            return 0;
+        var n = (int)Math.Min((long)count, PreadFile.Length - offset);
+        PreadFile.AsSpan((int)offset, n).CopyTo(new Span<byte>(buffer, n));
+        return n;
+    }
+
+    public int PollIn(int fd, int timeoutMs)
+    {
+        Calls.Enqueue($"poll {fd}");
+        return EventFds.TryGetValue(fd, out var v) && v > 0 ? 1 : 0;
+    }
 }

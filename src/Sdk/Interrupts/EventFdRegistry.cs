@@ -1,0 +1,55 @@
+namespace Kvm;
+
+/// <summary>One kernel registration backed by an SDK-owned eventfd (an irqfd or an ioeventfd).</summary>
+internal interface IEventFdRegistration
+{
+    /// <summary>Deassigns (while the VM fd is still open) and closes the eventfd; errors are swallowed when
+    /// <paramref name="throwOnError"/> is false.</summary>
+    void Release(bool throwOnError);
+}
+
+/// <summary>The VM's live irqfds and ioeventfds, as <see cref="MemslotTable"/> holds its slots: each registration is
+/// released exactly once, by its own Dispose or by the VM's (which deassigns after the vCPUs stopped and before the
+/// memslots go).</summary>
+internal sealed class EventFdRegistry
+{
+    private readonly HashSet<IEventFdRegistration> _live = new();
+    private bool _closed;
+
+    /// <summary>Adds a registration the kernel accepted; false (and nothing added) once the VM is closing.</summary>
+    public bool Add(IEventFdRegistration r)
+    {
+        lock (_live)
+            return !_closed && _live.Add(r);
+    }
+
+    /// <summary>True for the one caller that gets to release <paramref name="r"/>.</summary>
+    public bool Remove(IEventFdRegistration r)
+    {
+        lock (_live)
+            return _live.Remove(r);
+    }
+
+    public int Count
+    {
+        get
+        {
+            lock (_live)
+                return _live.Count;
+        }
+    }
+
+    /// <summary>VM disposal: releases every registration left.</summary>
+    public void Close()
+    {
+        IEventFdRegistration[] left;
+        lock (_live)
+        {
+            _closed = true;
+            left = _live.ToArray();
+            _live.Clear();
+        }
+        foreach (var r in left)
+            r.Release(throwOnError: false);
+    }
+}
