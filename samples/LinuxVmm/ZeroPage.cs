@@ -27,11 +27,28 @@ internal sealed class ZeroPage
     private readonly byte[] _page = new byte[4096];
     private int _e820Count;
 
-    public ZeroPage(BzImage kernel)
+    /// <summary>The zero page for a bzImage: its own setup header, then the loader's fields.</summary>
+    public ZeroPage(BzImage kernel) : this()
     {
         kernel.SetupHeader.CopyTo(_page.AsSpan(BzImage.SetupHeaderOffset));
         _page[TypeOfLoaderOffset] = 0xFF;                  // "undefined" loader
         _page[LoadFlagsOffset] |= CanUseHeap;
+    }
+
+    /// <summary>The zero page for a vmlinux, which has no setup header of its own: the fields the kernel checks.</summary>
+    public ZeroPage(uint kernelAlignment) : this()
+    {
+        BinaryPrimitives.WriteUInt16LittleEndian(_page.AsSpan(0x1FE), 0xAA55);         // boot_flag
+        BinaryPrimitives.WriteUInt32LittleEndian(_page.AsSpan(0x202), 0x53726448);     // "HdrS"
+        BinaryPrimitives.WriteUInt16LittleEndian(_page.AsSpan(0x206), 0x020F);         // protocol 2.15
+        _page[TypeOfLoaderOffset] = 0xFF;
+        _page[LoadFlagsOffset] = 1 | CanUseHeap;                                      // LOADED_HIGH
+        BinaryPrimitives.WriteUInt32LittleEndian(_page.AsSpan(0x230), kernelAlignment);
+        BinaryPrimitives.WriteUInt32LittleEndian(_page.AsSpan(0x238), 2047);           // cmdline_size
+    }
+
+    private ZeroPage()
+    {
         BinaryPrimitives.WriteUInt16LittleEndian(_page.AsSpan(HeapEndPtrOffset), 0xFE00);
     }
 

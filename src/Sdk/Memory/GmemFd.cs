@@ -11,8 +11,8 @@ namespace Kvm;
 /// <para><b>Lifetime.</b> A memslot bound to this guest_memfd (<see cref="SlotHandle"/>) holds a reference to the fd:
 /// disposing the <see cref="GmemFd"/> while a slot is bound makes this object unusable
 /// (<see cref="ObjectDisposedException"/>) but defers closing the fd until the last such slot is deleted, so the
-/// binding never silently dies under a running guest. A <see cref="GmemMapping"/> holds the kernel's own reference to
-/// the file and stays valid too. The guest_memfd holds a kernel reference to its VM, so the VM lives on (and this
+/// binding never silently dies under a running guest. A <see cref="GmemMapping"/> keeps the fd open the same way until
+/// it is unmapped, so a mapping can be bound after its GmemFd was disposed. The guest_memfd holds a kernel reference to its VM, so the VM lives on (and this
 /// object stays usable) after <see cref="VmFd.Dispose"/>.</para>
 /// <para><b>Page state.</b> The SDK tracks which pages are private, as ranges (a 2^62-byte file costs one): all of
 /// them at creation unless <c>GUEST_MEMFD_FLAG_INIT_SHARED</c> was given — or unless the VM has no private memory
@@ -138,7 +138,7 @@ public sealed unsafe class GmemFd : IDisposable
         CheckRange(offset, length, allowPastEnd: false);
         if (length > (ulong)nint.MaxValue)
             Fail.Range(nameof(length), length, "the window must fit in the address space");
-        var h = _fd.Enter();
+        var h = _fd.Enter();   // this reference becomes the mapping's: it keeps the fd open until the unmap
         try
         {
             var p = _sys.MmapShared((nuint)length, h.Fd, (long)offset, out var errno);
@@ -146,9 +146,10 @@ public sealed unsafe class GmemFd : IDisposable
                 Fail.Syscall(-errno, "mmap", KvmFdKind.GuestMemfd, $"window [0x{offset:X}, +0x{length:X})");
             return new GmemMapping(_sys, (byte*)p, this, offset, length);
         }
-        finally
+        catch
         {
             _fd.Exit();
+            throw;
         }
     }
 

@@ -164,6 +164,12 @@ public abstract unsafe class HostMapping : IDisposable
         {
             _sys.Munmap(_address, (nuint)Length);
             _address = null;
+            OnUnmapped();
         }
+    }
+
+    /// <summary>Called once, after the memory is unmapped (from Dispose, the last hold's end, or the finalizer).</summary>
+    private protected virtual void OnUnmapped()
+    {
     }
 }

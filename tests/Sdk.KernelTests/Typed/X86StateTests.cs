@@ -242,7 +242,8 @@ public class X86StateTests
             vcpu.SetVcpuEvents(events);
             var back = vcpu.GetVcpuEvents();
             Assert.Equal(1, back.nmi.masked);
-            Assert.Equal(ArchConstants.KVM_X86_SHADOW_INT_MOV_SS, back.interrupt.shadow);
+            // AMD keeps one interrupt-shadow bit and reports it as MOV_SS | STI; Intel (and PVM) keep the kind.
+            Assert.NotEqual(0, back.interrupt.shadow & ArchConstants.KVM_X86_SHADOW_INT_MOV_SS);
         }
     }
 
