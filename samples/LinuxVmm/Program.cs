@@ -91,9 +91,14 @@ ram.Write(ZeroPageAddress, zeroPage.Bytes);
 var tables = LongModeTables.Write(slot, GdtAddress, Pml4Address);
 
 // --- The vCPU: the CPUID KVM supports on this host, then long mode at the kernel's 64-bit entry (+0x200), with the
-// zero page in RSI as the protocol asks.
+// zero page in RSI as the protocol asks. XSAVE is hidden: nested under an emulator the extended-state leaves KVM
+// reports can disagree with what the CPU below really saves, and the guest's FPU setup WARNs and then faults
+// (seen with 7.3 nested under QEMU TCG). Without XSAVE the kernel uses FXSAVE, which every x86-64 CPU has.
 using var vcpu = vm.CreateVcpu(0);
-vcpu.SetCpuid2(kvm.GetSupportedCpuid());
+var cpuid = kvm.GetSupportedCpuid();
+if (cpuid.Contains(1))
+    cpuid.Find(1).ecx &= ~((1u << 26) | (1u << 27) | (1u << 28));   // CPUID.1:ECX XSAVE, OSXSAVE, AVX
+vcpu.SetCpuid2(cpuid);
 vcpu.EnterLongMode(tables, entry, rsi: ZeroPageAddress);
 
 // --- The console: a 16550 at COM1 whose transmit interrupt reaches IRQ 4 of the in-kernel PIC/IOAPIC through an

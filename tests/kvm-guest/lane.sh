@@ -69,6 +69,15 @@ fi
 # kvmsdk probe runs in the same boot, after the tests, so its verdicts can be checked against this lane's kernel.
 CLI=$ROOT/src/Cli/bin/Release/net10.0/Kvm.Sdk.Cli.dll
 [ -e "$CLI" ] || dotnet build "$ROOT/src/Cli" -c Release -nologo -v q > /dev/null 2>&1
+# The Linux boot (newest and legacy): samples/LinuxVmm boots this lane's own kernel, nested, with an initramfs built
+# here from Debian's busybox-static; its own line in the counts.
+LINUX_BOOT=0
+case $LANE in newest|legacy) LINUX_BOOT=1;; esac
+VMM=$ROOT/samples/LinuxVmm/bin/Release/net10.0/LinuxVmm.dll
+if [ "$LINUX_BOOT" = 1 ]; then
+  [ -e "$VMM" ] || dotnet build "$ROOT/samples/LinuxVmm" -c Release -nologo -v q > /dev/null 2>&1
+  "$ROOT/samples/LinuxVmm/make-initramfs.sh" "$D/initramfs.cpio.gz" > "$D/initramfs.log" 2>&1 || LINUX_BOOT=0
+fi
 NOTHERE="-namespace- Kvm.KernelTests.Arm64"
 [ "$LANE" = host ] && [ "$(uname -m)" = aarch64 ] && NOTHERE=""
 {
@@ -84,6 +93,11 @@ NOTHERE="-namespace- Kvm.KernelTests.Arm64"
   echo "dotnet '$DLL' -noColor -noLogo $NOTHERE -result-xml '$D/results.xml' ${KVM_TESTS_ARGS:-}"
   echo 'rc=$?'
   echo "dotnet '$CLI' probe --host --out '$D/probe' > /dev/null 2> '$D/probe.err'"
+  if [ "$LINUX_BOOT" = 1 ]; then
+    # The kernel this guest booted, from the cache the host shares with it.
+    echo 'K=$(ls "'"${KVM_GUEST_CACHE:-/var/cache/kvm-sdk}"'/kernels/linux-image-$(uname -r)/root/boot/vmlinuz-$(uname -r)" "'"${KVM_GUEST_CACHE:-/var/cache/kvm-sdk}"'/kernels/linux-image-$(uname -r)/root/usr/lib/modules/$(uname -r)/vmlinuz" 2>/dev/null | head -1)'
+    echo "timeout 600 dotnet '$VMM' --kernel \"\$K\" --initrd '$D/initramfs.cpio.gz' --expect LINUXVMM-MARKER > '$D/linuxvmm.log' 2>&1; echo \$? > '$D/linuxvmm.rc'"
+  fi
   if [ "$LANE" = host ]; then
     # The soundness suites again with a 64 KiB gen-0 budget: a collection every few allocations, so finalizers run
     # in between everything the tests do (DOTNET_GCStress needs a checked runtime; this works on the shipped one).
@@ -136,6 +150,11 @@ fi
 if [ -s "$XML" ] && [ $((P+F)) -gt 0 ]; then
   if [ "$probe_ok" = 1 ]; then P=$((P+1)); else F=$((F+1)); fi
 fi
+# One more: the Linux boot must reach the initramfs marker and end with the guest's reset (LinuxVmm exits 0).
+if [ "$LINUX_BOOT" = 1 ] || { case $LANE in newest|legacy) true;; *) false;; esac; }; then
+  boot_rc=$(cat "$D/linuxvmm.rc" 2>/dev/null || echo none)
+  if [ "$boot_rc" = 0 ]; then P=$((P+1)); else F=$((F+1)); fi
+fi
 echo "$P $F $S" > "$COUNTS"
 
 echo "lane $LANE (kernel $KREL${KPKG:+, $KPKG}$([ "$LANE" = private ] && echo ', kvm rebuilt with SW_PROTECTED')$([ "$LANE" = host ] && echo ", this machine's $DEV")): $P passed, $F failed, $S skipped${why:+ ($why)}"
@@ -153,6 +172,10 @@ if [ -s "$XML" ]; then
       if (res == "Skip") printf "  skipped: %s -- %s\n", name, inner("reason")
       if (res == "Fail") printf "  FAILED:  %s -- %s\n", name, inner("message")
     }' "$XML" | sed 's/&quot;/"/g; s/&apos;/'"'"'/g; s/&lt;/</g; s/&gt;/>/g; s/&amp;/\&/g'
+fi
+if [ -e "$D/linuxvmm.rc" ] || [ "$LINUX_BOOT" = 1 ]; then
+  if [ "$(cat "$D/linuxvmm.rc" 2>/dev/null)" = 0 ]; then echo "  LinuxVmm booted the lane's kernel to its initramfs: $(grep '^linuxvmm: guest' "$D/linuxvmm.log")"
+  else echo "  LinuxVmm FAILED (status $(cat "$D/linuxvmm.rc" 2>/dev/null || echo none)): $(grep -E '^linuxvmm:' "$D/linuxvmm.log" 2>/dev/null | tail -2 | tr '\n' ' ') (console: $D/linuxvmm.log)"; fi
 fi
 if [ "$probe_ok" = 1 ]; then echo "  kvmsdk probe in this $([ "$LANE" = host ] && echo lane || echo guest) agrees with the kernel ($(tail -1 "$PROBE"))"
 else echo "  FAILED:  kvmsdk probe -- $probe_why"; fi
