@@ -95,9 +95,14 @@ var tables = LongModeTables.Write(slot, GdtAddress, Pml4Address);
 // reports can disagree with what the CPU below really saves, and the guest's FPU setup WARNs and then faults
 // (seen with 7.3 nested under QEMU TCG). Without XSAVE the kernel uses FXSAVE, which every x86-64 CPU has.
 using var vcpu = vm.CreateVcpu(0);
+// The initial APIC ID in CPUID.1:EBX[31:24] must be the vCPU's (KVM reports the host's); the LAPIC's is the vCPU id.
 var cpuid = kvm.GetSupportedCpuid();
 if (cpuid.Contains(1))
-    cpuid.Find(1).ecx &= ~((1u << 26) | (1u << 27) | (1u << 28));   // CPUID.1:ECX XSAVE, OSXSAVE, AVX
+{
+    ref var leaf1 = ref cpuid.Find(1);
+    leaf1.ecx &= ~((1u << 26) | (1u << 27) | (1u << 28));   // XSAVE, OSXSAVE, AVX
+    leaf1.ebx &= 0x00FF_FFFF;                                // APIC ID 0: vCPU 0
+}
 vcpu.SetCpuid2(cpuid);
 vcpu.EnterLongMode(tables, entry, rsi: ZeroPageAddress);
 

@@ -31,12 +31,12 @@ internal sealed class Serial16550(Stream output, Action raiseIrq)
             case 0:
                 if ((_mcr & McrLoop) == 0)
                     Output.WriteByte(value);
-                SetThrEmptyPending(true);
+                Update(() => _thrEmptyPending = true);
                 break;
             case 1 when (_lcr & LcrDlab) != 0: _dlm = value; break;
             case 1:
-                _ier = (byte)(value & 0x0F);
-                SetThrEmptyPending(true);   // enabling the interrupt with the transmitter empty raises it at once
+                // Enabling the interrupt with the transmitter empty raises it at once.
+                Update(() => (_ier, _thrEmptyPending) = ((byte)(value & 0x0F), true));
                 break;
             case 3: _lcr = value; break;
             case 4: _mcr = (byte)(value & 0x1F); break;
@@ -72,11 +72,16 @@ internal sealed class Serial16550(Stream output, Action raiseIrq)
         ? MsrNoLoop
         : (byte)(((_mcr & 0x01) << 5) | ((_mcr & 0x02) << 3) | ((_mcr & 0x04) << 4) | ((_mcr & 0x08) << 4));
 
-    private void SetThrEmptyPending(bool pending)
+    // The UART's interrupt line is up while the transmit-empty interrupt is both pending and enabled; a change that
+    // raises it is an edge for the interrupt controller. (The line must be compared before and after the whole change:
+    // enabling THRI over a long-pending transmit-empty state is a rising edge too.)
+    private bool Line => _thrEmptyPending && (_ier & IerThri) != 0;
+
+    private void Update(Action change)
     {
-        var wasRaised = _thrEmptyPending && (_ier & IerThri) != 0;
-        _thrEmptyPending = pending;
-        if (!wasRaised && _thrEmptyPending && (_ier & IerThri) != 0)
+        var before = Line;
+        change();
+        if (!before && Line)
             raiseIrq();
     }
 }
