@@ -33,31 +33,10 @@ public sealed partial class VmFd
 
     /// <summary>An ioctl on the VM fd with a pointer argument; the result or -errno (never throws for the kernel's
     /// refusal; throws <see cref="ObjectDisposedException"/> after Dispose).</summary>
-    internal unsafe int VmIoctl(nuint request, void* arg)
-    {
-        var h = Fd.Enter();
-        try
-        {
-            // SAFETY: callers pass a stack local or pinned buffer of the struct the request encodes (see each call site).
-            return _sys.Ioctl(h.Fd, request, arg);
-        }
-        finally
-        {
-            Fd.Exit();
-        }
-    }
+    internal unsafe int VmIoctl(nuint request, void* arg) =>
+        Fd.Ioctl(_sys, request, arg);
 
     /// <summary>An ioctl on the VM fd with an integer argument; the result or -errno.</summary>
-    internal int VmIoctl(nuint request, nint arg)
-    {
-        var h = Fd.Enter();
-        try
-        {
-            return _sys.Ioctl(h.Fd, request, arg);
-        }
-        finally
-        {
-            Fd.Exit();
-        }
-    }
+    internal int VmIoctl(nuint request, nint arg) =>
+        Fd.Ioctl(_sys, request, arg);
 }

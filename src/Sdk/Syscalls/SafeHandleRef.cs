@@ -46,6 +46,36 @@ internal sealed class SafeHandleRef
 
     public void Exit() => _handle.DangerousRelease();
 
+    /// <summary>One ioctl on the fd under a reference (so a concurrent Dispose cannot close it mid-call); the result or
+    /// -errno. The caller guarantees <paramref name="arg"/> is what the request reads or writes.</summary>
+    public unsafe int Ioctl(IKvmSyscalls sys, nuint request, void* arg)
+    {
+        var h = Enter();
+        try
+        {
+            // SAFETY: the caller passes a stack local, pinned value or buffer of the struct the request encodes.
+            return sys.Ioctl(h.Fd, request, arg);
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
+    /// <summary>One ioctl with an integer argument, under a reference; the result or -errno.</summary>
+    public int Ioctl(IKvmSyscalls sys, nuint request, nint arg)
+    {
+        var h = Enter();
+        try
+        {
+            return sys.Ioctl(h.Fd, request, arg);
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
     // Live borrows by id, so each is released once whichever copy of the FdBorrow is disposed. The set is allocated
     // on the first borrow and reuses its storage afterwards.
     private HashSet<long>? _borrows;

@@ -45,34 +45,12 @@ public sealed unsafe partial class VcpuFd
     }
 
     /// <summary>The ioctl's result or -errno (for ioctls whose non-negative result means something).</summary>
-    private int IoctlRc(nuint request, void* arg)
-    {
-        var h = _fd.Enter();
-        try
-        {
-            // SAFETY: callers pass a stack local, pinned value or buffer of at least the size the kernel reads or writes
-            // for this request (see each call site).
-            return _sys.Ioctl(h.Fd, request, arg);
-        }
-        finally
-        {
-            _fd.Exit();
-        }
-    }
+    private int IoctlRc(nuint request, void* arg) =>
+        _fd.Ioctl(_sys, request, arg);
 
     /// <summary>An <c>_IO</c> ioctl with an integer argument: the result or -errno.</summary>
-    private int IoctlValue(nuint request, nint arg)
-    {
-        var h = _fd.Enter();
-        try
-        {
-            return _sys.Ioctl(h.Fd, request, arg);
-        }
-        finally
-        {
-            _fd.Exit();
-        }
-    }
+    private int IoctlValue(nuint request, nint arg) =>
+        _fd.Ioctl(_sys, request, arg);
 
     /// <summary>Like <see cref="IoctlOut(nuint, string, void*)"/>, explaining one errno whose cause the caller knows.</summary>
     private void IoctlOut(nuint request, string name, void* arg, Errno known, string explanation)
