@@ -27,7 +27,7 @@ using var vm = kvm.CreateVm();
 var irqchip = vm.Irqchip ?? throw new NotSupportedException("this kernel has no in-kernel irqchip (KVM_CAP_IRQCHIP)");
 vm.SetTssAddress(0xFFFB_D000);
 irqchip.CreateIrqchip();
-irqchip.CreatePit2();
+irqchip.CreatePit2(PitConfigFlags.SpeakerDummy);   // port 0x61 too: Linux calibrates the TSC with PIT channel 2 through it
 
 // --- Memory: one slot of RAM at guest-physical 0. guest_memfd (MMAP | INIT_SHARED: shared with the host, since we
 // write the kernel into it) where the kernel offers it; anonymous host memory on kernels without it (before 6.18).
@@ -96,11 +96,15 @@ var tables = LongModeTables.Write(slot, GdtAddress, Pml4Address);
 // (seen with 7.3 nested under QEMU TCG). Without XSAVE the kernel uses FXSAVE, which every x86-64 CPU has.
 using var vcpu = vm.CreateVcpu(0);
 // The initial APIC ID in CPUID.1:EBX[31:24] must be the vCPU's (KVM reports the host's); the LAPIC's is the vCPU id.
+// And the hypervisor bit must be set by the VMM (6.1's KVM does not report it): without it the guest finds no
+// kvm-clock, tries to calibrate the TSC against the PIT, fails under emulation and stops.
 var cpuid = kvm.GetSupportedCpuid();
 if (cpuid.Contains(1))
 {
     ref var leaf1 = ref cpuid.Find(1);
     leaf1.ecx &= ~((1u << 26) | (1u << 27) | (1u << 28));   // XSAVE, OSXSAVE, AVX
+    leaf1.ecx |= 1u << 31;                                   // "a hypervisor is present": Linux then looks for
+                                                             // KVM's leaves and takes its clock (kvm-clock) from them
     leaf1.ebx &= 0x00FF_FFFF;                                // APIC ID 0: vCPU 0
 }
 vcpu.SetCpuid2(cpuid);
