@@ -53,3 +53,26 @@ internal sealed class EventFdRegistry
             r.Release(throwOnError: false);
     }
 }
+
+/// <summary>The end of an irqfd or ioeventfd registration, shared by both.</summary>
+internal static class EventFdDeassign
+{
+    /// <summary>Runs <paramref name="deassign"/> unless the VM is gone (the kernel drops its registrations with the VM),
+    /// then closes the eventfds whatever the kernel said; returns the kernel's answer (0 when nothing was asked).</summary>
+    public static int ThenClose(VmFd vm, Func<int> deassign, OwnedEventFd eventfd, OwnedEventFd? second = null)
+    {
+        try
+        {
+            return vm.IsDisposed ? 0 : deassign();
+        }
+        catch (ObjectDisposedException)
+        {
+            return 0;   // the VM closed meanwhile
+        }
+        finally
+        {
+            eventfd.Dispose();
+            second?.Dispose();
+        }
+    }
+}

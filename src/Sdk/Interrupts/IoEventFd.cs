@@ -63,20 +63,8 @@ public sealed class IoEventFd : IDisposable, IEventFdRegistration
 
     private void Release(bool throwOnError)
     {
-        var rc = 0;
-        try
-        {
-            if (!_vm.IsDisposed)
-                rc = _feature.Assign(_eventfd, Space, Address, Length, Datamatch, deassign: true);
-        }
-        catch (ObjectDisposedException)
-        {
-            // The VM closed meanwhile; the kernel drops its ioeventfds with the VM.
-        }
-        finally
-        {
-            _eventfd.Dispose();
-        }
+        var rc = EventFdDeassign.ThenClose(_vm,
+            () => _feature.Assign(_eventfd, Space, Address, Length, Datamatch, deassign: true), _eventfd);
         if (rc < 0 && throwOnError)
             Fail.Ioctl(rc, KvmIoctls.KVM_IOEVENTFD.Name, KvmIoctls.KVM_IOEVENTFD.Value, KvmFdKind.Vm,
                 $"deassigning the ioeventfd at {IoEventFdFeature.Describe(Space, Address, Length, Datamatch)}");

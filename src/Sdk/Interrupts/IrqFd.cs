@@ -57,21 +57,8 @@ public sealed class IrqFd : IDisposable, IEventFdRegistration
 
     private void Release(bool throwOnError)
     {
-        var rc = 0;
-        try
-        {
-            if (!_vm.IsDisposed)
-                rc = _feature.Assign(_trigger, _resample, Gsi, KvmConstants.KVM_IRQFD_FLAG_DEASSIGN);
-        }
-        catch (ObjectDisposedException)
-        {
-            // The VM closed meanwhile; the kernel drops its irqfds with the VM.
-        }
-        finally
-        {
-            _trigger.Dispose();
-            _resample?.Dispose();
-        }
+        var rc = EventFdDeassign.ThenClose(_vm,
+            () => _feature.Assign(_trigger, _resample, Gsi, KvmConstants.KVM_IRQFD_FLAG_DEASSIGN), _trigger, _resample);
         if (rc < 0 && throwOnError)
             Fail.Ioctl(rc, KvmIoctls.KVM_IRQFD.Name, KvmIoctls.KVM_IRQFD.Value, KvmFdKind.Vm, $"deassigning the irqfd of gsi {Gsi}");
     }
