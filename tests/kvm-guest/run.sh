@@ -17,6 +17,7 @@
 #   --info FILE       write key=value facts about the run (kernel package/release, boots, seconds) to FILE
 #   --console FILE    keep the guest's serial console log in FILE
 #   --quiet           do not echo the guest console (it is still kept for --console)
+#   --print-kernel    only fetch the kernel (into the cache) and print its vmlinuz path; no guest, no COMMAND
 # env (same meaning): KVM_GUEST_KERNEL, KVM_GUEST_SW_PROTECTED=1, GUEST_TIMEOUT (seconds, default 900),
 #   BOOT_TRIES (default 3), QEMU_MEM (default 2G), QEMU_SMP (default 2), QEMU_TCG_THREAD (single|multi,
 #   default single: see the boot step), KVM_GUEST_CACHE (default
@@ -31,6 +32,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
 SPEC=${KVM_GUEST_KERNEL:-newest}; SWP=${KVM_GUEST_SW_PROTECTED:-0}; SHARES=(); ENVS=(); INFO=""; CONSOLE=""; QUIET=0
+PRINT_KERNEL=0
 while [ $# -gt 0 ]; do
   case $1 in
     --kernel) SPEC=$2; shift 2;;
@@ -40,12 +42,13 @@ while [ $# -gt 0 ]; do
     --info) INFO=$2; shift 2;;
     --console) CONSOLE=$2; shift 2;;
     --quiet) QUIET=1; shift;;
+    --print-kernel) PRINT_KERNEL=1; shift;;
     --) shift; break;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0;;
     *) echo "run.sh: unknown option $1 (use -- before the command)" >&2; exit 2;;
   esac
 done
-[ $# -gt 0 ] || { echo "usage: $0 [--kernel newest|legacy|SUITE:PKG] [--sw-protected] [--share DIR] -- COMMAND [ARGS...]" >&2; exit 2; }
+[ $# -gt 0 ] || [ "$PRINT_KERNEL" = 1 ] || { echo "usage: $0 [--kernel newest|legacy|SUITE:PKG] [--sw-protected] [--share DIR] -- COMMAND [ARGS...]" >&2; exit 2; }
 for s in "${SHARES[@]}"; do case $s in *[[:space:],=]*) kg_die "share path must not contain spaces, ',' or '=': $s";; esac; done
 T0=$SECONDS
 mkdir -p "$KG_CACHE"
@@ -133,6 +136,8 @@ read -r KV < "$KDIR/debian-version"
 MODDIR=$( (ls -d "$KDIR/root/usr/lib/modules/$KVER" "$KDIR/root/lib/modules/$KVER" 2>/dev/null || true) | head -1)
 VMLINUZ=$( (ls "$KDIR/root/boot/vmlinuz-$KVER" "$MODDIR/vmlinuz" 2>/dev/null || true) | head -1)
 [ -n "$MODDIR" ] && [ -n "$VMLINUZ" ] || kg_die "kernel layout of $KPKG not understood"
+# A guest's own guest (the Linux boot in lane.sh) needs only the image: hand it over without booting anything.
+if [ "$PRINT_KERNEL" = 1 ]; then echo "$VMLINUZ"; exit 0; fi
 
 # --- 1b. SW_PROTECTED kvm modules, cached by kernel version + hash of the build script --------------------
 MODKEY=stock; KMOD=""
