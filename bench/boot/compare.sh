@@ -5,7 +5,8 @@
 # kernel: on the project's build machines (kvm_pvm) none does, so bench/boot/run-in-lane.sh runs this inside the
 # newest lane's guest (7.3.4 under QEMU TCG, every boot nested).
 set -uo pipefail
-KERNEL=${1:?usage: $0 KERNEL INITRD [RUNS]}; INITRD=${2:?}; RUNS=${3:-5}
+KERNEL=${1:?usage: $0 KERNEL INITRD [RUNS] [LOGDIR]}; INITRD=${2:?}; RUNS=${3:-5}
+LOGS=${4:-$(mktemp -d)}; mkdir -p "$LOGS"   # each boot's console and messages: LOGDIR/NAME-ROUND.log
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 VMM=$ROOT/samples/LinuxVmm/bin/Release/net10.0/LinuxVmm.dll
 MARKER=LINUXVMM-MARKER
@@ -17,13 +18,17 @@ now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
 # boot NAME COMMAND...: runs one boot, prints "NAME marker_ms total_ms" (marker_ms "-" when the marker never came).
 boot() {
-  local name=$1; shift
-  local t0 marker=- line
+  local name=$1 log=$LOGS/$1-$round.log t0; shift
   t0=$(now_ms)
-  while IFS= read -r line; do
-    case $line in *"$MARKER"*) [ "$marker" = - ] && marker=$(( $(now_ms) - t0 ));; esac
-  done < <(timeout "${BOOT_TIMEOUT:-180}" "$@" 2>&1 < /dev/null)
-  echo "$name $marker $(( $(now_ms) - t0 ))"
+  # A pipe, not process substitution: the lane's guest has no /dev/fd. The reader prints the line when input ends.
+  timeout "${BOOT_TIMEOUT:-180}" "$@" 2>&1 < /dev/null | {
+    marker=-
+    while IFS= read -r line; do
+      printf '%s\n' "$line" >> "$log"
+      case $line in *"$MARKER"*) [ "$marker" = - ] && marker=$(( $(now_ms) - t0 ));; esac
+    done
+    echo "$name $marker $(( $(now_ms) - t0 ))"
+  }
 }
 
 results=$(mktemp)

@@ -8,5 +8,5 @@ OUT=$ROOT/bench/results/boot; mkdir -p "$OUT"
 dotnet build "$ROOT/samples/LinuxVmm" -c Release -nologo -v q
 "$ROOT/samples/LinuxVmm/make-initramfs.sh" "$OUT/initramfs.cpio.gz"
 KERNEL=$("$ROOT/tests/kvm-guest/run.sh" --kernel newest --print-kernel)
-"$ROOT/tests/kvm-guest/run.sh" --kernel newest --quiet --share "$OUT" --console "$OUT/console.log" -- \
-  bash "$ROOT/bench/boot/compare.sh" "$KERNEL" "$OUT/initramfs.cpio.gz" "${1:-5}" | tee "$OUT/compare.txt"
+"$ROOT/tests/kvm-guest/run.sh" --kernel newest --quiet --share "$OUT" --env "BOOT_TIMEOUT=${BOOT_TIMEOUT:-180}" --console "$OUT/console.log" -- \
+  bash "$ROOT/bench/boot/compare.sh" "$KERNEL" "$OUT/initramfs.cpio.gz" "${1:-5}" "$OUT/logs" | tee "$OUT/compare.txt"
