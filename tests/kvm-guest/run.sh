@@ -234,11 +234,13 @@ kg_log "kernel $KPKG ($KV, $(cat "$KDIR/suite"))$([ "$SWP" = 1 ] && echo ", kvm 
 LOG=$RUN/console.log; BOOTS=0; TIMED_OUT=0
 for try in $(seq "${BOOT_TRIES:-3}"); do
   BOOTS=$try; tb=$SECONDS
+  # SeaBIOS and the console reset and clear the terminal (ESC c, ESC [2J): dropped, or they wipe the test results
+  # printed above them.
   set +e
   timeout "${GUEST_TIMEOUT:-900}" qemu-system-x86_64 -accel "tcg,thread=${QEMU_TCG_THREAD:-single}" -cpu max -m "${QEMU_MEM:-2G}" -smp "${QEMU_SMP:-2}" \
     -nographic -no-reboot -nic none -kernel "$VMLINUZ" -initrd "$INITRD" \
     -append "console=ttyS0 quiet loglevel=3 panic=-1 guestcmd=$RUN/cmd${SHAREARG:+ guestshares=$SHAREARG}" \
-    "${VIRTFS[@]}" </dev/null 2>&1 | stdbuf -oL tr -d '\r' | if [ "$QUIET" = 1 ]; then cat > "$LOG"; else tee "$LOG"; fi
+    "${VIRTFS[@]}" </dev/null 2>&1 | sed -u -e 's/\r//g' -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' -e 's/\x1bc//g' | if [ "$QUIET" = 1 ]; then cat > "$LOG"; else tee "$LOG"; fi
   qrc=${PIPESTATUS[0]}
   set -e
   [ "$qrc" = 124 ] && { TIMED_OUT=1; kg_log "guest timed out after ${GUEST_TIMEOUT:-900} s (GUEST_TIMEOUT)"; }
