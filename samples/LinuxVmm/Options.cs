@@ -3,7 +3,7 @@ using System.Globalization;
 namespace LinuxVmm;
 
 /// <summary>The command line of the sample.</summary>
-internal sealed record Options(string Kernel, string Initrd, ulong MemoryMiB, int Cpus, string CommandLine, string? Expect)
+internal sealed record Options(string Kernel, string Initrd, ulong MemoryMiB, string CommandLine, string? Expect)
 {
     /// <summary>Linux on this machine: the console on COM1, no PCI or ACPI to probe, and reboot through the i8042 reset
     /// line so that the VMM sees it (a PC without ACPI cannot power off).</summary>
@@ -14,7 +14,6 @@ internal sealed record Options(string Kernel, string Initrd, ulong MemoryMiB, in
     {
         string? kernel = null, initrd = null, expect = null, cmdline = DefaultCommandLine;
         ulong mem = 256;
-        var cpus = 1;
         for (var i = 0; i + 1 < args.Length; i += 2)
         {
             switch (args[i])
@@ -22,12 +21,11 @@ internal sealed record Options(string Kernel, string Initrd, ulong MemoryMiB, in
                 case "--kernel": kernel = args[i + 1]; break;
                 case "--initrd": initrd = args[i + 1]; break;
                 case "--mem-mib": mem = ulong.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
-                case "--cpus": cpus = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--cmdline": cmdline = args[i + 1]; break;
                 case "--expect": expect = args[i + 1]; break;
                 default: return null;
             }
         }
-        return kernel is null || initrd is null || cpus is < 1 or > 64 || args.Length % 2 != 0 ? null : new Options(kernel, initrd, mem, cpus, cmdline, expect);
+        return kernel is null || initrd is null || args.Length % 2 != 0 ? null : new Options(kernel, initrd, mem, cmdline, expect);
     }
 }

@@ -12,16 +12,10 @@ internal sealed class PortBus(Serial16550 serial)
     private const ushort CmosIndex = 0x70, CmosData = 0x71;
 
     /// <summary>Set when the guest asked the platform to reset (Linux's reboot and poweroff with reboot=k).</summary>
-    public bool ResetRequested { get => Volatile.Read(ref _reset); private set => Volatile.Write(ref _reset, value); }
-
-    private bool _reset;
-
-    // vCPUs exit on their own threads; the devices behind the bus are not thread-safe, so one access at a time.
-    private readonly Lock _lock = new();
+    public bool ResetRequested { get; private set; }
 
     public void Out(ushort port, ReadOnlySpan<byte> data)
     {
-        using var _ = _lock.EnterScope();
         if (port >= Serial16550.Base && port < Serial16550.Base + 8)
             serial.Write(port - Serial16550.Base, data[0]);
         else if (port == I8042Command && data[0] == I8042PulseReset)
@@ -31,7 +25,6 @@ internal sealed class PortBus(Serial16550 serial)
 
     public void In(ushort port, Span<byte> data)
     {
-        using var _ = _lock.EnterScope();
         if (port >= Serial16550.Base && port < Serial16550.Base + 8)
             data[0] = serial.Read(port - Serial16550.Base);
         else if (port is I8042Command or I8042Data or CmosIndex or CmosData)

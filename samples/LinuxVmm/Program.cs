@@ -2,7 +2,7 @@
 // the VM and its in-kernel interrupt controllers, memory, the kernel and what the boot protocol wants beside it, the
 // vCPU, the one device (a UART), and the run loop.
 //
-//   LinuxVmm --kernel vmlinuz --initrd initramfs.cpio.gz [--mem-mib 256] [--cpus 1] [--cmdline "..."] [--expect MARKER]
+//   LinuxVmm --kernel vmlinuz --initrd initramfs.cpio.gz [--mem-mib 256] [--cmdline "..."] [--expect MARKER]
 //
 // Exit status: 0 when the guest rebooted (its way of powering off here) after printing MARKER (or with no --expect),
 // 1 when it ended without the marker, 2 on a guest crash (triple fault, emulation failure), 3 on a usage error.
@@ -15,7 +15,7 @@ using LinuxVmm;
 var options = Options.Parse(args);
 if (options is null)
 {
-    Console.Error.WriteLine("usage: LinuxVmm --kernel vmlinuz --initrd initramfs.cpio.gz [--mem-mib 256] [--cpus 1..64] [--cmdline \"...\"] [--expect MARKER]");
+    Console.Error.WriteLine("usage: LinuxVmm --kernel vmlinuz --initrd initramfs.cpio.gz [--mem-mib 256] [--cmdline \"...\"] [--expect MARKER]");
     return 3;
 }
 var clock = Stopwatch.StartNew();
@@ -90,25 +90,25 @@ zeroPage.AddMemory(0x10_0000, ramBytes - 0x10_0000, ZeroPage.E820Ram);
 ram.Write(ZeroPageAddress, zeroPage.Bytes);
 var tables = LongModeTables.Write(slot, GdtAddress, Pml4Address);
 
-// --- The vCPUs: the CPUID KVM supports on this host, then long mode at the kernel's 64-bit entry (+0x200) for the
-// first, with the zero page in RSI as the protocol asks. The others wait for the INIT/SIPI the guest sends them (KVM's
-// in-kernel local APICs start every vCPU but 0 in that state); with more than one, an MP table says they exist.
-// XSAVE is hidden: nested under an emulator the extended-state leaves KVM reports can disagree with what the CPU
-// below really saves, and the guest's FPU setup WARNs and then faults (seen with 7.3 nested under QEMU TCG). Without
-// XSAVE the kernel uses FXSAVE, which every x86-64 CPU has.
-var supported = kvm.GetSupportedCpuid();
-var vcpus = new VcpuFd[options.Cpus];
-for (var id = 0; id < options.Cpus; id++)
+// --- The vCPU: the CPUID KVM supports on this host, then long mode at the kernel's 64-bit entry (+0x200), with the
+// zero page in RSI as the protocol asks. XSAVE is hidden: nested under an emulator the extended-state leaves KVM
+// reports can disagree with what the CPU below really saves, and the guest's FPU setup WARNs and then faults
+// (seen with 7.3 nested under QEMU TCG). Without XSAVE the kernel uses FXSAVE, which every x86-64 CPU has.
+using var vcpu = vm.CreateVcpu(0);
+// The initial APIC ID in CPUID.1:EBX[31:24] must be the vCPU's (KVM reports the host's); the LAPIC's is the vCPU id.
+// And the hypervisor bit must be set by the VMM (6.1's KVM does not report it): without it the guest finds no
+// kvm-clock, tries to calibrate the TSC against the PIT, fails under emulation and stops.
+var cpuid = kvm.GetSupportedCpuid();
+if (cpuid.Contains(1))
 {
-    vcpus[id] = vm.CreateVcpu(id);
-    vcpus[id].SetCpuid2(CpuidFor(supported, id, options.Cpus));
+    ref var leaf1 = ref cpuid.Find(1);
+    leaf1.ecx &= ~((1u << 26) | (1u << 27) | (1u << 28));   // XSAVE, OSXSAVE, AVX
+    leaf1.ecx |= 1u << 31;                                   // "a hypervisor is present": Linux then looks for
+                                                             // KVM's leaves and takes its clock (kvm-clock) from them
+    leaf1.ebx &= 0x00FF_FFFF;                                // APIC ID 0: vCPU 0
 }
-if (options.Cpus > 1)
-{
-    ref var leaf1 = ref supported.Find(1);
-    ram.Write(MpTable.Address, MpTable.Build(options.Cpus, leaf1.eax, leaf1.edx));
-}
-vcpus[0].EnterLongMode(tables, entry, rsi: ZeroPageAddress);
+vcpu.SetCpuid2(cpuid);
+vcpu.EnterLongMode(tables, entry, rsi: ZeroPageAddress);
 
 // --- The console: a 16550 at COM1 whose transmit interrupt reaches IRQ 4 of the in-kernel PIC/IOAPIC through an
 // irqfd (the write to the eventfd is KVM's cue to inject; no ioctl on the exit path).
@@ -117,89 +117,49 @@ using var serialIrq = irqFds.Register(Serial16550.Irq);
 var console = new MarkerWatch(Console.OpenStandardOutput(), options.Expect);
 var bus = new PortBus(new Serial16550(console, serialIrq.Signal));
 
-// --- One thread per vCPU, each with the run loop below; the first to end (the guest's reset, or a crash) stops the
-// others with a kick, which makes their KVM_RUN return at once.
-var statuses = new int[options.Cpus];
-var stop = 0;
-var threads = vcpus.Select((vcpu, id) => new Thread(() =>
+// --- The run loop: port I/O to the bus, MMIO reads as nothing there; the guest's reset (reboot=k) ends it.
+var status = 0;
+while (!bus.ResetRequested)
 {
-    statuses[id] = RunVcpu(vcpu, bus, () => Volatile.Read(ref stop) != 0);
-    if (Interlocked.Exchange(ref stop, 1) == 0)
-        foreach (var other in vcpus)
-            other.RequestImmediateExit();
-}) { Name = $"vcpu{id}" }).ToArray();
-foreach (var thread in threads)
-    thread.Start();
-foreach (var thread in threads)
-    thread.Join();
-foreach (var vcpu in vcpus)
-    vcpu.Dispose();
-
+    var exit = vcpu.Run();
+    switch (exit.Reason)
+    {
+        case VcpuExitReason.Io:
+            var io = exit.Io;
+            for (var i = 0; i < (int)io.Count; i++)
+            {
+                var data = io.Data.Slice(i * io.Size, io.Size);
+                if (io.Direction == IoDirection.Out)
+                    bus.Out(io.Port, data);
+                else
+                    bus.In(io.Port, data);
+            }
+            break;
+        case VcpuExitReason.Mmio:
+            var mmio = exit.Mmio;
+            if (!mmio.IsWrite)
+                mmio.Data.Fill(0xFF);
+            break;
+        case VcpuExitReason.Interrupted:
+            break;
+        case VcpuExitReason.Shutdown:
+            Console.Error.WriteLine("linuxvmm: the guest triple-faulted (KVM_EXIT_SHUTDOWN)");
+            status = 2;
+            goto done;
+        case VcpuExitReason.InternalError:
+            Console.Error.WriteLine($"linuxvmm: KVM internal error {exit.InternalError}; rip 0x{vcpu.GetRegs().rip:X}");
+            status = 2;
+            goto done;
+        default:
+            Console.Error.WriteLine($"linuxvmm: unexpected exit {exit.ToString()}; rip 0x{vcpu.GetRegs().rip:X}");
+            status = 2;
+            goto done;
+    }
+}
+done:
 console.Flush();
-var status = statuses.Max();
 if (status == 0 && !console.Seen)
     status = 1;
 Console.Error.WriteLine($"linuxvmm: guest {(bus.ResetRequested ? "reset" : "stopped")} after {clock.ElapsedMilliseconds} ms" +
                         (options.Expect is null ? "" : console.Seen ? $", marker seen after {console.SeenAtMs} ms" : ", marker NOT seen"));
 return status;
-
-// The run loop of one vCPU: port I/O to the bus, MMIO reads as nothing there, until the guest resets (reboot=k), it
-// crashes (2), or another vCPU ended the VM.
-static int RunVcpu(VcpuFd vcpu, PortBus bus, Func<bool> stopped)
-{
-    while (!bus.ResetRequested && !stopped())
-    {
-        var exit = vcpu.Run();
-        switch (exit.Reason)
-        {
-            case VcpuExitReason.Io:
-                var io = exit.Io;
-                for (var i = 0; i < (int)io.Count; i++)
-                {
-                    var data = io.Data.Slice(i * io.Size, io.Size);
-                    if (io.Direction == IoDirection.Out)
-                        bus.Out(io.Port, data);
-                    else
-                        bus.In(io.Port, data);
-                }
-                break;
-            case VcpuExitReason.Mmio:
-                var mmio = exit.Mmio;
-                if (!mmio.IsWrite)
-                    mmio.Data.Fill(0xFF);
-                break;
-            case VcpuExitReason.Interrupted:
-                break;
-            case VcpuExitReason.Shutdown:
-                Console.Error.WriteLine($"linuxvmm: vCPU {vcpu.Id} triple-faulted (KVM_EXIT_SHUTDOWN)");
-                return 2;
-            case VcpuExitReason.InternalError:
-                Console.Error.WriteLine($"linuxvmm: KVM internal error {exit.InternalError} on vCPU {vcpu.Id}; rip 0x{vcpu.GetRegs().rip:X}");
-                return 2;
-            default:
-                Console.Error.WriteLine($"linuxvmm: unexpected exit {exit.ToString()} on vCPU {vcpu.Id}; rip 0x{vcpu.GetRegs().rip:X}");
-                return 2;
-        }
-    }
-    return 0;
-}
-
-// The CPUID of vCPU `id`: what KVM supports, with its own APIC ID (CPUID.1:EBX[31:24], and the x2APIC ID in leaves
-// 0xB and 0x1F: KVM reports the host's, and Linux says "APIC ID mismatch" otherwise), the hypervisor bit (6.1's KVM
-// does not report it; without it the guest looks for no kvm-clock, calibrates the TSC against the PIT and stops under
-// emulation), and XSAVE/AVX hidden (above).
-static CpuidTable CpuidFor(CpuidTable supported, int id, int cpus)
-{
-    var cpuid = supported.Clone();
-    if (cpuid.Contains(1))
-    {
-        ref var leaf1 = ref cpuid.Find(1);
-        leaf1.ecx &= ~((1u << 26) | (1u << 27) | (1u << 28));   // XSAVE, OSXSAVE, AVX
-        leaf1.ecx |= 1u << 31;                                   // a hypervisor is present
-        leaf1.ebx = (leaf1.ebx & 0x0000_FFFF) | ((uint)id << 24) | ((uint)cpus << 16);
-    }
-    for (var i = 0; i < cpuid.Count; i++)
-        if (cpuid[i].function is 0xB or 0x1F)
-            cpuid[i].edx = (uint)id;
-    return cpuid;
-}

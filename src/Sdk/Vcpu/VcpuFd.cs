@@ -47,7 +47,8 @@ public sealed unsafe partial class VcpuFd : IDisposable
     /// <see cref="VcpuExitReason.MemoryFault"/>; EINTR caused by <see cref="RequestImmediateExit"/> (or by a
     /// concurrent <see cref="Dispose"/>) as <see cref="VcpuExitReason.Interrupted"/>. The guest runs with every signal
     /// but <see cref="KickSignal"/> blocked (<c>KVM_SET_SIGNAL_MASK</c>, set at the first Run), so other signals wait
-    /// for the next exit instead of ending the run. The returned exit is valid until the next Run or Dispose.</summary>
+    /// for the next exit instead of ending the run. EAGAIN (x86: a vCPU in the wait-for-SIPI state was woken, e.g. by
+    /// INIT) re-enters <c>KVM_RUN</c>. The returned exit is valid until the next Run or Dispose.</summary>
     /// <exception cref="KvmException">Any other failure of <c>KVM_RUN</c> (e.g. ENOEXEC for an arm64 vCPU without
     /// <c>KVM_ARM_VCPU_INIT</c>, EFAULT without a memory-fault exit). Where the errno has a known cause the message
     /// names it: in a pKVM protected VM, EIO means a slot's <c>userspace_addr</c> pages could not be pinned, which
@@ -65,6 +66,10 @@ public sealed unsafe partial class VcpuFd : IDisposable
                 Vm.MarkRun();   // once per vCPU: the VM-wide flag stays off the hot path
             }
             var rc = RunCore(h.Fd, out var generation);
+            // x86: an application processor waiting for INIT/SIPI sleeps inside KVM_RUN and returns EAGAIN when an
+            // event woke it: it may be runnable now, and the kernel expects KVM_RUN again (QEMU re-enters too).
+            while (rc == -(int)Errno.EAGAIN)
+                rc = RunCore(h.Fd, out generation);
             var raw = ExitReasonRef;
             if (rc < 0)
             {
