@@ -132,6 +132,26 @@ public unsafe class ErrorMappingTests
     }
 
     [Fact]
+    public void EagainFromRunReentersTheGuest()
+    {
+        // x86: a vCPU waiting for INIT/SIPI returns EAGAIN from KVM_RUN when an event woke it; Run enters again.
+        var sys = new FakeSyscalls();
+        using var kvm = KvmSystem.OpenWith(sys);
+        using var vm = kvm.CreateVm();
+        using var vcpu = vm.CreateVcpu(0);
+        var calls = 0;
+        sys.Handlers[KvmIoctls.KVM_RUN.Value] = (fd, _, _) =>
+        {
+            if (++calls < 3)
+                return -(int)Errno.EAGAIN;
+            ((Interop.X86_64.kvm_run*)sys.Mappings[fd])->exit_reason = (uint)KvmExit.KVM_EXIT_HLT;
+            return 0;
+        };
+        Assert.Equal(VcpuExitReason.Hlt, vcpu.Run().Reason);
+        Assert.Equal(3, calls);
+    }
+
+    [Fact]
     public void IoExitDataIsASpanIntoKvmRun()
     {
         var sys = new FakeSyscalls();
