@@ -19,7 +19,8 @@ public sealed unsafe partial class VcpuFd
     /// returns <see cref="VcpuExitReason.Interrupted"/>. Safe from any thread; allocation-free.
     /// Guarantees: exactly one later or concurrent <c>Run</c> returns <c>Interrupted</c> for any number of requests
     /// made before it (the request is consumed then); a <c>Run</c> that already returned another exit is not changed;
-    /// the signal reaches only the thread inside this vCPU's Run and never outlives it. Sets
+    /// the signal reaches only the thread inside this vCPU's Run (where it is blocked outside <c>KVM_RUN</c>) and is
+    /// consumed before that Run returns. Sets
     /// <c>kvm_run.immediate_exit</c> and sends <see cref="KickSignal"/> with <c>tgkill</c> to the thread inside
     /// <c>KVM_RUN</c>, if any (see the protocol on <see cref="VcpuRunGate"/> in the sources).
     /// </summary>
