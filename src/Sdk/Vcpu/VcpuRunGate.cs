@@ -111,7 +111,10 @@ internal sealed unsafe class VcpuRunGate
         lock (_lock)
         {
             _runnerTid = 0;
-            Monitor.PulseAll(_lock);
+            // Only Close waits, and it sets _closing (under this lock) before it does; not pulsing otherwise keeps the
+            // per-exit path off Monitor's wait machinery (a Pulse can make the runtime attach a sync block to the lock).
+            if (_closing)
+                Monitor.PulseAll(_lock);
             return _signalled;
         }
     }
