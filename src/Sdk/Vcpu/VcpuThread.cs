@@ -19,7 +19,8 @@ namespace Kvm;
 public static class VcpuThread
 {
     /// <summary>True when a <see cref="VcpuFd.Run"/> on the calling thread blocked a kick signal that is still
-    /// blocked (it was not blocked before that Run). No syscall.</summary>
+    /// blocked (it was not blocked before that Run). Reads the SDK's per-thread record: no syscall, no KVM ioctl or
+    /// capability involved, never fails.</summary>
     public static bool HoldsKickSignal => KickSignals.OwnedOnCurrentThread != 0;
 
     /// <summary>
