@@ -11,6 +11,11 @@ internal static class Program
             KickLatency.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1000);
             return;
         }
+        if (args.Length > 0 && args[0] == "--run-loop")
+        {
+            Environment.ExitCode = RunLoopTimed.Run(args);
+            return;
+        }
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
     }
 }

@@ -7,8 +7,9 @@ namespace Kvm.Benchmarks;
 /// <summary>
 /// The cost of one port-I/O exit: a real-mode guest loops on <c>out dx, al</c>, and each operation is one exit.
 /// Baseline: the raw KVM_RUN ioctl on a vCPU fd (P/Invoke, nothing else). Typed: <see cref="VcpuFd.Run"/>, which adds
-/// the kick protocol (block/restore the kick signal, publish the runner under a lock) and the exit decoding.
-/// Needs a usable x86_64 /dev/kvm.
+/// the kick protocol (publish the runner under a lock; the kick signal stays blocked on the thread, so no sigmask
+/// syscall per exit) and the exit decoding. Needs a usable x86_64 /dev/kvm. The whole-process comparison with C is
+/// <c>bench/run-loop.sh</c> (<see cref="RunLoopTimed"/>).
 /// </summary>
 [MemoryDiagnoser]
 public class RunLoopBenchmarks

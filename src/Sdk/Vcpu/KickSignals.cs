@@ -48,6 +48,45 @@ internal static unsafe partial class KickSignals
     /// the thread is alive and blocks the signal outside KVM_RUN (it is inside <see cref="VcpuFd.Run"/>).</summary>
     public static void Send(int tid, int signal) => TgKill(s_pid, tid, signal);
 
+    // Kick signals (bit signal-1) known to be blocked on this thread since a Run saw to it, and the subset that Run
+    // blocked itself (the rest were blocked by the thread's owner before): see EnsureBlocked and Restore.
+    [ThreadStatic]
+    private static ulong t_known;
+
+    [ThreadStatic]
+    private static ulong t_owned;
+
+    /// <summary>The kick signals a Run blocked on the calling thread and that stay blocked until <see cref="Restore"/>.</summary>
+    public static ulong OwnedOnCurrentThread => t_owned;
+
+    /// <summary>Makes sure <paramref name="signal"/> is blocked on the calling thread, with one <c>pthread_sigmask</c>
+    /// the first time per thread and signal and none after: the thread keeps it blocked (the kick protocol relies
+    /// on that outside <c>KVM_RUN</c>, where the vCPU's <c>KVM_SET_SIGNAL_MASK</c> unblocks it).</summary>
+    public static void EnsureBlocked(int signal)
+    {
+        var bit = 1UL << (signal - 1);
+        if ((t_known & bit) != 0)
+            return;
+        if (!Block(signal))
+            t_owned |= bit;
+        t_known |= bit;
+    }
+
+    /// <summary>Hands the calling thread's mask back: drains and unblocks every kick signal <see cref="EnsureBlocked"/>
+    /// blocked itself (signals blocked before by the thread's owner stay blocked), and forgets them all, so the next
+    /// Run on this thread checks again. The caller is not inside Run (Run never calls out).</summary>
+    public static void Restore()
+    {
+        for (var owned = t_owned; owned != 0; owned &= owned - 1)
+        {
+            var signal = System.Numerics.BitOperations.TrailingZeroCount(owned) + 1;
+            Drain(signal);
+            Unblock(signal);
+        }
+        t_owned = 0;
+        t_known = 0;
+    }
+
     /// <summary>Blocks <paramref name="signal"/> on the calling thread; returns whether it was blocked already.</summary>
     public static bool Block(int signal)
     {

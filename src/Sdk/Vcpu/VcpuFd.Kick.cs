@@ -9,7 +9,9 @@ public sealed unsafe partial class VcpuFd
     private bool _guestMaskSet; // touched only by the runner, which the gate makes exclusive
 
     /// <summary>The signal that kicks this vCPU out of the guest (<see cref="KvmOptions.KickSignal"/>; SIGUSR2 by
-    /// default). <see cref="Run"/> blocks it on the calling thread for its duration and restores the mask after.</summary>
+    /// default). The first <see cref="Run"/> on a thread blocks it there (<c>pthread_sigmask</c>) and leaves it
+    /// blocked, so later Runs need no signal-mask syscall; the kernel unblocks it only inside <c>KVM_RUN</c>
+    /// (<c>KVM_SET_SIGNAL_MASK</c>). <see cref="VcpuThread.RestoreSignalMask"/> hands the thread's mask back.</summary>
     public int KickSignal => _gate.Signal;
 
     /// <summary>
@@ -17,7 +19,8 @@ public sealed unsafe partial class VcpuFd
     /// returns <see cref="VcpuExitReason.Interrupted"/>. Safe from any thread; allocation-free.
     /// Guarantees: exactly one later or concurrent <c>Run</c> returns <c>Interrupted</c> for any number of requests
     /// made before it (the request is consumed then); a <c>Run</c> that already returned another exit is not changed;
-    /// the signal reaches only the thread inside this vCPU's Run and never outlives it. Sets
+    /// the signal reaches only the thread inside this vCPU's Run (where it is blocked outside <c>KVM_RUN</c>) and is
+    /// consumed before that Run returns. Sets
     /// <c>kvm_run.immediate_exit</c> and sends <see cref="KickSignal"/> with <c>tgkill</c> to the thread inside
     /// <c>KVM_RUN</c>, if any (see the protocol on <see cref="VcpuRunGate"/> in the sources).
     /// </summary>
@@ -39,22 +42,15 @@ public sealed unsafe partial class VcpuFd
         ? ref ((Interop.Arm64.kvm_run*)_run)->immediate_exit
         : ref ((Interop.X86_64.kvm_run*)_run)->immediate_exit;
 
-    /// <summary>One Run under the protocol: block the kick, publish, KVM_RUN until an exit that is not an unasked-for
-    /// EINTR, unpublish, drain, restore. Returns the ioctl result and the run generation.</summary>
+    /// <summary>One Run under the protocol: make sure the kick is blocked on this thread (a syscall only the first
+    /// time per thread), publish, KVM_RUN until an exit that is not an unasked-for EINTR, unpublish, drain if a kick
+    /// signal was sent. Returns the ioctl result and the run generation. On the common path (no kick) the only
+    /// syscall is KVM_RUN.</summary>
     private int RunCore(int fd, out long generation)
     {
         var signal = _gate.Signal;
-        var wasBlocked = KickSignals.Block(signal);
-        try
-        {
-            generation = _gate.Enter(KickSignals.CurrentTid);
-        }
-        catch
-        {
-            if (!wasBlocked)
-                KickSignals.Unblock(signal);
-            throw;
-        }
+        KickSignals.EnsureBlocked(signal);
+        generation = _gate.Enter(KickSignals.CurrentTid);
         int rc;
         try
         {
@@ -71,10 +67,10 @@ public sealed unsafe partial class VcpuFd
         }
         finally
         {
+            // The kick stays blocked on this thread, so a signal sent to this run waits here, pending, until drained:
+            // it can neither end the process nor interrupt the next KVM_RUN of another vCPU on this thread.
             if (_gate.Leave())
                 KickSignals.Drain(signal);
-            if (!wasBlocked)
-                KickSignals.Unblock(signal);
         }
         return rc;
     }

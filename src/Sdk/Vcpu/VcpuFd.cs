@@ -47,8 +47,10 @@ public sealed unsafe partial class VcpuFd : IDisposable
     /// <see cref="VcpuExitReason.MemoryFault"/>; EINTR caused by <see cref="RequestImmediateExit"/> (or by a
     /// concurrent <see cref="Dispose"/>) as <see cref="VcpuExitReason.Interrupted"/>. The guest runs with every signal
     /// but <see cref="KickSignal"/> blocked (<c>KVM_SET_SIGNAL_MASK</c>, set at the first Run), so other signals wait
-    /// for the next exit instead of ending the run. EAGAIN (x86: a vCPU in the wait-for-SIPI state was woken, e.g. by
-    /// INIT) re-enters <c>KVM_RUN</c>. The returned exit is valid until the next Run or Dispose.</summary>
+    /// for the next exit instead of ending the run. The first Run on a thread blocks <see cref="KickSignal"/> on that
+    /// thread and leaves it blocked (see <see cref="VcpuThread"/>), so without a kick the only syscall per call is
+    /// <c>KVM_RUN</c>. EAGAIN (x86: a vCPU in the wait-for-SIPI state was woken, e.g. by INIT) re-enters
+    /// <c>KVM_RUN</c>. The returned exit is valid until the next Run or Dispose.</summary>
     /// <exception cref="KvmException">Any other failure of <c>KVM_RUN</c> (e.g. ENOEXEC for an arm64 vCPU without
     /// <c>KVM_ARM_VCPU_INIT</c>, EFAULT without a memory-fault exit). Where the errno has a known cause the message
     /// names it: in a pKVM protected VM, EIO means a slot's <c>userspace_addr</c> pages could not be pinned, which

@@ -21,6 +21,21 @@ internal static class ThreadFacts
         return (mask & (1UL << (signal - 1))) != 0;
     }
 
+    /// <summary>Blocks <paramref name="signal"/> on the calling thread (as a program might before it uses the SDK).</summary>
+    public static unsafe void Block(int signal) => SigMask(Tmds.Linux.LibC.SIG_BLOCK, signal);
+
+    /// <summary>Unblocks <paramref name="signal"/> on the calling thread (only with nothing pending).</summary>
+    public static unsafe void Unblock(int signal) => SigMask(Tmds.Linux.LibC.SIG_UNBLOCK, signal);
+
+    private static unsafe void SigMask(int how, int signal)
+    {
+        Tmds.Linux.sigset_t set;
+        Tmds.Linux.LibC.sigemptyset(&set);
+        Tmds.Linux.LibC.sigaddset(&set, signal);
+        // SAFETY: a stack local; changes only the calling thread's mask.
+        Assert.Equal(0, Tmds.Linux.LibC.pthread_sigmask(how, &set, null));
+    }
+
     /// <summary>The /proc/self/maps line whose range contains <paramref name="address"/>, or null when unmapped.</summary>
     public static string? MappingAt(nint address)
     {

@@ -224,8 +224,12 @@ public class VcpuSoundnessTests
                         else
                             Interlocked.Increment(ref io);
                     }
-                    Assert.Equal(before, ThreadFacts.IsBlocked(vcpu.KickSignal));
+                    // The kick stays blocked on a thread that ran a vCPU (no sigmask syscall per exit), with nothing
+                    // pending; RestoreSignalMask hands the mask back as it was found.
+                    Assert.True(ThreadFacts.IsBlocked(vcpu.KickSignal));
                     Assert.False(ThreadFacts.IsPending(vcpu.KickSignal));
+                    VcpuThread.RestoreSignalMask();
+                    Assert.Equal(before, ThreadFacts.IsBlocked(vcpu.KickSignal));
                 });
             }
             Volatile.Write(ref stop, 1);
@@ -267,7 +271,7 @@ public class VcpuSoundnessTests
     }
 
     [Fact]
-    public void RunLeavesTheThreadsSignalMaskAsItFoundIt()
+    public void RunKeepsTheKickBlockedOnItsThreadUntilRestoreSignalMaskHandsTheMaskBack()
     {
         SkipUnlessX86();
         using var kvm = KvmSystem.Open();
@@ -277,13 +281,52 @@ public class VcpuSoundnessTests
         {
             ThreadFacts.OnNewThread(() =>
             {
-                Assert.False(ThreadFacts.IsBlocked(vcpu.KickSignal));
+                // A new thread inherits its creator's mask, and this test's thread may hold the kick from an earlier
+                // test (nothing is pending on a new thread, so unblocking is safe).
+                ThreadFacts.Unblock(vcpu.KickSignal);
+                Assert.False(VcpuThread.HoldsKickSignal);
                 Assert.Equal(VcpuExitReason.Io, vcpu.Run().Reason);
+                Assert.True(ThreadFacts.IsBlocked(vcpu.KickSignal), "Run did not leave the kick blocked on its thread");
+                Assert.True(VcpuThread.HoldsKickSignal);
                 vcpu.RequestImmediateExit();
                 Assert.Equal(VcpuExitReason.Interrupted, vcpu.Run().Reason);
                 Assert.Equal(VcpuExitReason.Io, vcpu.Run().Reason);
-                Assert.False(ThreadFacts.IsBlocked(vcpu.KickSignal));
                 Assert.False(ThreadFacts.IsPending(vcpu.KickSignal));
+
+                VcpuThread.RestoreSignalMask();
+                Assert.False(ThreadFacts.IsBlocked(vcpu.KickSignal));
+                Assert.False(VcpuThread.HoldsKickSignal);
+
+                // The next Run blocks it again, and a kick still reaches the guest.
+                using var timer = new Timer(_ => vcpu.RequestImmediateExit(), null, 50, Timeout.Infinite);
+                var interrupted = false;
+                for (var i = 0; i < 1_000_000 && !interrupted; i++)
+                    interrupted = vcpu.Run().Reason == VcpuExitReason.Interrupted;
+                Assert.True(interrupted, "the kick after RestoreSignalMask never arrived");
+                Assert.True(ThreadFacts.IsBlocked(vcpu.KickSignal));
+                VcpuThread.RestoreSignalMask();
+                Assert.False(ThreadFacts.IsBlocked(vcpu.KickSignal));
+            });
+        }
+    }
+
+    [Fact]
+    public void AKickSignalTheThreadBlockedItselfStaysBlockedAfterRestoreSignalMask()
+    {
+        SkipUnlessX86();
+        using var kvm = KvmSystem.Open();
+        var (vm, memory, slot) = TypedGuest.With(kvm, TypedGuest.IoLoop);
+        using (vm) using (memory) using (slot)
+        using (var vcpu = TypedGuest.Vcpu(vm))
+        {
+            ThreadFacts.OnNewThread(() =>
+            {
+                ThreadFacts.Block(vcpu.KickSignal);
+                Assert.Equal(VcpuExitReason.Io, vcpu.Run().Reason);
+                Assert.False(VcpuThread.HoldsKickSignal, "the SDK claimed a signal the thread had blocked itself");
+                VcpuThread.RestoreSignalMask();
+                Assert.True(ThreadFacts.IsBlocked(vcpu.KickSignal), "RestoreSignalMask unblocked a signal it did not block");
+                ThreadFacts.Unblock(vcpu.KickSignal);
             });
         }
     }
