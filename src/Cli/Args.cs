@@ -5,6 +5,7 @@ internal sealed class Args
 {
     private readonly Dictionary<string, List<string>> _options = new(StringComparer.Ordinal);
     private readonly HashSet<string> _flags = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _missingValue = new(StringComparer.Ordinal);
 
     public Args(IEnumerable<string> args, IReadOnlyCollection<string> flagNames)
     {
@@ -22,7 +23,8 @@ internal sealed class Args
                 if (flagNames.Contains(name) && value is null) { _flags.Add(name); continue; }
                 if (value is null)
                 {
-                    if (i + 1 >= list.Count) throw new UsageException($"option --{name} needs a value");
+                    // Reported by RejectUnknown (an unknown name first) or when the option is read.
+                    if (i + 1 >= list.Count) { _missingValue.Add(name); continue; }
                     value = list[++i];
                 }
                 if (!_options.TryGetValue(name, out var values)) _options[name] = values = new List<string>();
@@ -37,14 +39,21 @@ internal sealed class Args
 
     public bool Flag(string name) => _flags.Contains(name);
 
-    public IReadOnlyList<string> All(string name) => _options.TryGetValue(name, out var v) ? v : new List<string>();
+    public IReadOnlyList<string> All(string name) { RequireValue(name); return _options.TryGetValue(name, out var v) ? v : new List<string>(); }
 
-    public string? One(string name) => _options.TryGetValue(name, out var v) ? v[v.Count - 1] : null;
+    public string? One(string name) { RequireValue(name); return _options.TryGetValue(name, out var v) ? v[v.Count - 1] : null; }
+
+    private void RequireValue(string name)
+    {
+        if (_missingValue.Contains(name)) throw new UsageException($"option --{name} needs a value");
+    }
 
     public void RejectUnknown(params string[] known)
     {
-        foreach (var k in _options.Keys.Concat(_flags))
+        foreach (var k in _options.Keys.Concat(_flags).Concat(_missingValue))
             if (!known.Contains(k)) throw new UsageException($"unknown option --{k}");
+        foreach (var k in _missingValue)
+            throw new UsageException($"option --{k} needs a value");
     }
 }
 

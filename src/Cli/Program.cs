@@ -15,9 +15,11 @@ internal static class Program
           abi versions            the vendored header versions and proposed overlays inside this tool
           generate [--include DIR ... | --version V] [--arch A ...] [--namespace N] [--internal] --out DIR
                                   write the C# the source generator would produce
-          probe [--host] [--json] [--all-caps] [--kernel newest|legacy|SUITE:PKG] [--sw-protected]
+          probe [--host | --guest [--kernel newest|legacy|SUITE:PKG] [--sw-protected]] [--json] [--all-caps]
                                   what this kernel's KVM can do, through the SDK: on this host if it has a
-                                  usable /dev/kvm, otherwise in a throw-away QEMU guest (--host refuses that)
+                                  usable /dev/kvm, otherwise (or with --guest, --kernel, --sw-protected) in a
+                                  throw-away QEMU guest; --host refuses the guest
+        exit status: 0 done (probe: no FAIL), 1 probe FAIL lines, 2 usage error, 3 nothing to probe
         """;
 
     private static int Main(string[] args)
@@ -25,6 +27,12 @@ internal static class Program
         try
         {
             if (args.Length == 0 || args[0] is "-h" or "--help" or "help") { Console.Out.WriteLine(Usage); return args.Length == 0 ? 2 : 0; }
+            if (args[0] is "--version")
+            {
+                Console.Out.WriteLine(typeof(Program).Assembly.GetName().Version);
+                return 0;
+            }
+            if (args.Skip(1).Any(a => a is "-h" or "--help")) { Console.Out.WriteLine(Usage); return 0; }
             var rest = args.Skip(1);
             switch (args[0])
             {
@@ -38,7 +46,7 @@ internal static class Program
                         _ => throw new UsageException($"unknown abi command '{args[1]}'"),
                     };
                 case "probe":
-                    return Probe.ProbeCommand.Run(new Args(rest, new[] { "host", "json", "all-caps", "sw-protected" }));
+                    return Probe.ProbeCommand.Run(new Args(rest, new[] { "host", "guest", "json", "all-caps", "sw-protected" }));
                 case "generate":
                     return GenerateCommand.Run(new Args(rest, new[] { "internal" }));
                 default:

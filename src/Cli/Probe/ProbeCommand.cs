@@ -12,34 +12,65 @@ internal static class ProbeCommand
 {
     public static int Run(Args args)
     {
-        args.RejectUnknown("host", "json", "all-caps", "out", "kernel", "sw-protected", "where", "device");
+        args.RejectUnknown("host", "guest", "json", "all-caps", "out", "kernel", "sw-protected", "where", "device");
+        if (args.Positionals.Count > 0)
+            throw new UsageException($"probe takes no arguments (got '{args.Positionals[0]}')");
         string device = args.One("device") ?? "/dev/kvm";
         bool json = args.Flag("json");
-        if (args.Flag("host") || HostHasKvm(device))
+        // --kernel and --sw-protected describe the throw-away guest, so they ask for it as --guest does.
+        var kernel = args.One("kernel");
+        if (kernel is not null && !IsKernelSpec(kernel))
+            throw new UsageException($"--kernel takes newest, legacy or SUITE:PACKAGE (a Debian suite and kernel image package), not '{kernel}'");
+        bool guest = args.Flag("guest") || kernel is not null || args.Flag("sw-protected");
+        if (guest && args.Flag("host"))
+            throw new UsageException("--host probes this machine's own kernel; --guest, --kernel and --sw-protected choose the throw-away guest's: give one or the other");
+        if (guest)
+            return RunInGuest(args, json, "asked for with " + (args.Flag("guest") ? "--guest" : kernel is not null ? "--kernel" : "--sw-protected"));
+        var unusable = WhyNotUsable(device);
+        if (unusable is null)
         {
-            if (!HostHasKvm(device))
-            {
-                Console.Error.WriteLine($"kvmsdk probe: {device} is not usable here, and --host refuses the throw-away guest");
-                return 3;
-            }
             var report = HostProbe.Run(device, p => Console.Error.WriteLine("probe: " + p));
             report.Where = args.One("where") ?? "host";
             Emit(report.ToJson(), report.ToText(args.Flag("all-caps")), json, args.One("out"));
             return report.Failures == 0 ? 0 : 1;
         }
-        return RunInGuest(args, json);
+        if (args.Flag("host"))
+        {
+            Console.Error.WriteLine($"kvmsdk probe: {device} is not usable here ({unusable}), and --host refuses the throw-away guest");
+            return 3;
+        }
+        return RunInGuest(args, json, $"{device} is not usable here: {unusable}");
     }
 
-    private static bool HostHasKvm(string device)
+    private static bool IsKernelSpec(string spec) =>
+        spec is "newest" or "legacy"
+        || (spec.IndexOf(':') is var colon and > 0 && colon < spec.Length - 1 && spec[(colon + 1)..].StartsWith("linux-image-", StringComparison.Ordinal));
+
+    // Why the device cannot serve as a KVM here, in words a user can act on; null when it can.
+    private static string? WhyNotUsable(string device)
     {
+        if (Directory.Exists(device))
+            return "it is a directory";
+        if (!File.Exists(device))
+            return "it does not exist (no KVM module loaded, or no hardware virtualization)";
         try
         {
             using var kvm = KvmSystem.Open(device);
-            return true;
+            return null;
         }
-        catch (Exception e) when (e is KvmException or IOException or UnauthorizedAccessException)
+        catch (UnauthorizedAccessException)
         {
-            return false;
+            return $"permission denied for {Environment.UserName} (root, or membership of the device's group, usually 'kvm')";
+        }
+        catch (KvmException e)
+        {
+            return e.Message.Contains("ENOTTY", StringComparison.Ordinal)
+                ? "it is not a KVM device (KVM_GET_API_VERSION answers ENOTTY)"
+                : e.Message;
+        }
+        catch (Exception e) when (e is IOException or NotSupportedException)
+        {
+            return e.Message;
         }
     }
 
@@ -53,18 +84,18 @@ internal static class ProbeCommand
         Console.Out.Write(asJson ? json : text);
     }
 
-    private static int RunInGuest(Args args, bool json)
+    private static int RunInGuest(Args args, bool json, string why)
     {
         if (System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture != System.Runtime.InteropServices.Architecture.X64)
         {
             // The embedded guest is x86_64 and runs this very program inside it over 9p; an arm64 build cannot.
-            Console.Error.WriteLine("kvmsdk probe: no usable /dev/kvm on this host, and the throw-away guest is x86_64 only " +
+            Console.Error.WriteLine($"kvmsdk probe: {why}, and the throw-away guest is x86_64 only " +
                 $"(this is {System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture}). On arm64 KVM needs the host " +
                 "kernel booted at EL2; the project's arm64 lanes (tests/kvm-guest/arm64) run an arm64 build of this probe under QEMU.");
             return 3;
         }
         string kernel = args.One("kernel") ?? "newest";
-        Console.Error.WriteLine($"kvmsdk probe: no usable /dev/kvm on this host; probing in the throw-away guest (Debian kernel '{kernel}' under QEMU, emulated AMD SVM). The first run downloads the kernel; use --host to refuse.");
+        Console.Error.WriteLine($"kvmsdk probe: probing in the throw-away guest ({why}): Debian kernel '{kernel}'{(args.Flag("sw-protected") ? " with SW_PROTECTED kvm modules" : "")} under QEMU, emulated AMD SVM. The first run downloads the kernel; --host refuses the guest.");
         var runner = ExtractRunner();
         var share = Directory.CreateTempSubdirectory("kvmsdk-probe-");
         try

@@ -1,0 +1,78 @@
+using System.Diagnostics;
+
+namespace Kvm.Tests.Cli;
+
+/// <summary><c>kvmsdk probe</c> honours or refuses every option it documents, says why a device is not usable, and
+/// never starts a probe or a guest for a command line it cannot follow (each case here returns in well under a
+/// second, before any KVM or QEMU work).</summary>
+public class CliProbeArgumentTests
+{
+    [Theory]
+    [InlineData("probe --kernel nonsense", 2, "--kernel takes newest, legacy or SUITE:PACKAGE")]
+    [InlineData("probe --host --kernel legacy", 2, "--host probes this machine's own kernel")]
+    [InlineData("probe --host --sw-protected", 2, "--host probes this machine's own kernel")]
+    [InlineData("probe --host --guest", 2, "--host probes this machine's own kernel")]
+    [InlineData("probe extra", 2, "probe takes no arguments (got 'extra')")]
+    [InlineData("probe --bogus", 2, "unknown option --bogus")]
+    [InlineData("probe --bogus x", 2, "unknown option --bogus")]
+    [InlineData("probe --kernel", 2, "option --kernel needs a value")]
+    [InlineData("probe --host --device /tmp", 3, "/tmp is not usable here (it is a directory)")]
+    [InlineData("probe --host --device /dev/null", 3, "it is not a KVM device (KVM_GET_API_VERSION answers ENOTTY)")]
+    [InlineData("probe --host --device /nonexistent/kvm", 3, "it does not exist")]
+    public void RefusesWhatItCannotFollow(string commandLine, int status, string message)
+    {
+        var (rc, output) = Kvmsdk(commandLine.Split(' '));
+        Assert.Equal(status, rc);
+        Assert.Contains(message, output);
+    }
+
+    [Theory]
+    [InlineData("probe --help")]
+    [InlineData("probe -h")]
+    [InlineData("--help")]
+    public void HelpIsHelpNotAProbe(string commandLine)
+    {
+        var (rc, output) = Kvmsdk(commandLine.Split(' '));
+        Assert.Equal(0, rc);
+        Assert.Contains("usage: kvmsdk", output);
+        Assert.Contains("--guest", output);
+        Assert.DoesNotContain("PASS", output);   // the probe report's verdicts: no probe ran
+    }
+
+    [Fact]
+    public void VersionPrintsTheToolsVersion()
+    {
+        var (rc, output) = Kvmsdk(["--version"]);
+        Assert.Equal(0, rc);
+        Assert.Matches(@"^\d+\.\d+\.\d+", output.Trim());
+    }
+
+    private static (int Status, string Output) Kvmsdk(string[] args)
+    {
+        var dll = Path.Combine(RepoRoot(), "src", "Cli", "bin", Configuration, "net10.0", "Kvm.Sdk.Cli.dll");
+        Assert.True(File.Exists(dll), $"the kvmsdk tool is not built at {dll}");
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(dll);
+        foreach (var a in args)
+            psi.ArgumentList.Add(a);
+        using var process = Process.Start(psi)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        Assert.True(process.WaitForExit(60_000), $"kvmsdk {string.Join(' ', args)} did not finish in 60 s");
+        return (process.ExitCode, stdout.Result + stderr.Result);
+    }
+
+#if DEBUG
+    private const string Configuration = "Debug";
+#else
+    private const string Configuration = "Release";
+#endif
+
+    private static string RepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "Sdk.sln")))
+                return dir.FullName;
+        throw new DirectoryNotFoundException("no Sdk.sln above the test's directory");
+    }
+}
