@@ -280,5 +280,6 @@ public sealed unsafe partial class VmFd : IDisposable
         EventFds.Close();   // irqfds and ioeventfds: deassigned while the VM fd is open, once no guest runs
         Memslots.Close();
         Fd.Dispose();
+        _coalesced?.Close(); // the VM fd took its coalesced zones with it
     }
 }
