@@ -10,7 +10,8 @@ public sealed partial class SlotHandle
 
     /// <summary>Turns dirty logging on or off: a flags-only update (<c>KVM_MR_FLAGS_ONLY</c>) of this slot through
     /// <c>KVM_SET_USER_MEMORY_REGION2</c> (v1 on kernels without <c>KVM_CAP_USER_MEMORY2</c>) with the same id,
-    /// address, size and <c>userspace_addr</c>. Turning it on starts an empty log (x86 write-protects the slot);
+    /// address, size and <c>userspace_addr</c>. Turning it on starts a new log (empty, or all pages dirty with
+    /// <see cref="ManualDirtyLogProtect.InitiallySet"/>);
     /// turning it off drops the log. No capability is needed.</summary>
     /// <exception cref="ArgumentException">A guest_memfd slot: the kernel refuses every change to one but deletion
     /// (EINVAL), and dirty logging of guest_memfd memory is refused too.</exception>
@@ -30,7 +31,8 @@ public sealed partial class SlotHandle
 
     /// <summary>Moves the slot to <paramref name="gpa"/> (<c>KVM_MR_MOVE</c>): <c>KVM_SET_USER_MEMORY_REGION2</c> with
     /// the same id, size, flags and <c>userspace_addr</c> and the new <c>guest_phys_addr</c>. The guest then sees the
-    /// same host memory at the new address and nothing at the old one; a dirty log restarts empty. The kernel refuses
+    /// same host memory at the new address and nothing at the old one; a dirty log carries over (the kernel keeps
+    /// the slot's bitmap). The kernel refuses
     /// to move guest_memfd slots (EINVAL: they are immutable), which is refused here first.</summary>
     /// <exception cref="ArgumentException">Not page-aligned, overlapping another live slot (EEXIST), beyond the VM's
     /// guest-physical space (EFAULT), or a guest_memfd slot (EINVAL).</exception>

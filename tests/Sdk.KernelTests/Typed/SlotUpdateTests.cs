@@ -49,6 +49,27 @@ public class SlotUpdateTests
     }
 
     [Fact]
+    public void DirtyLogCarriesOverAMove()
+    {
+        SkipUnlessX86();
+        using var kvm = KvmSystem.Open();
+        var (vm, memory, code) = TypedGuest.With(kvm, []);
+        using (vm) using (memory) using (code)
+        using (var data = kvm.AllocateHostMemory(16 * Page))
+        using (var slot = vm.Memslots.Add(DataGpa, data, flags: KvmMemFlags.KVM_MEM_LOG_DIRTY_PAGES))
+        using (var vcpu = vm.CreateVcpu(0))
+        {
+            Assert.Equal(VcpuExitReason.Hlt, RunFromStart(vcpu, code, WritePages(DataGpa, 2, 5)));
+            slot.MoveTo(0x40000);
+            Assert.True(slot.IsDirtyLogging);
+            var bitmap = DirtyBitmap.For(slot);
+            slot.GetDirtyLog(bitmap); // the kernel keeps the slot's bitmap across KVM_MR_MOVE
+            Assert.Equal([2UL, 5], Dirty(bitmap));
+            Assert.Equal(0x40000 + 5 * Page, bitmap.GpaOf(5));
+        }
+    }
+
+    [Fact]
     public unsafe void KernelRefusesReadonlyChangesAndSoDoesTheSdk()
     {
         using var kvm = KvmSystem.Open();
@@ -82,7 +103,7 @@ public class SlotUpdateTests
         using var kvm = KvmSystem.Open();
         using var vm = kvm.CreateVm();
         Assert.SkipUnless(HasMappableGmem(vm) && vm.Capabilities.Has(KvmCap.KVM_CAP_USER_MEMORY2),
-            "this VM's guest_memfd lacks GUEST_MEMFD_FLAG_MMAP | INIT_SHARED (KVM_CAP_GUEST_MEMFD_FLAGS)");
+            "this VM has no mappable guest_memfd (KVM_CAP_GUEST_MEMFD with GUEST_MEMFD_FLAG_MMAP | INIT_SHARED in KVM_CAP_GUEST_MEMFD_FLAGS, and KVM_CAP_USER_MEMORY2)");
         using var gmem = vm.GuestMemfd!.Create(4 * Page, MmapShared);
         using var map = gmem.Map();
         using var slot = vm.Memslots.Add(0x40000, map);
