@@ -26,8 +26,7 @@ public sealed partial class SlotHandle
     /// <exception cref="ArgumentException">READONLY changes, unknown flags, or a guest_memfd slot (all EINVAL).</exception>
     /// <exception cref="ObjectDisposedException">The slot was deleted.</exception>
     /// <exception cref="KvmException">The kernel refused.</exception>
-    public void SetFlags(KvmMemFlags flags) =>
-        _table.Update(this, GuestPhysicalAddress, flags & ~KvmMemFlags.KVM_MEM_GUEST_MEMFD | (Flags & KvmMemFlags.KVM_MEM_GUEST_MEMFD));
+    public void SetFlags(KvmMemFlags flags) => _table.Update(this, GuestPhysicalAddress, flags);
 
     /// <summary>Moves the slot to <paramref name="gpa"/> (<c>KVM_MR_MOVE</c>): <c>KVM_SET_USER_MEMORY_REGION2</c> with
     /// the same id, size, flags and <c>userspace_addr</c> and the new <c>guest_phys_addr</c>. The guest then sees the

@@ -37,12 +37,10 @@ public class CoalescedMmioTests
                 Assert.Equal(0, coalesced.Drain(vcpu, entries));
             }
 
-            var exit = default(VcpuExitReason);
             code.HostMemory!.Write(0, MmioWrites(Zone));
             vcpu.EnterRealMode();
             var run = vcpu.Run();
-            exit = run.Reason;
-            Assert.Equal(VcpuExitReason.Mmio, exit); // unregistered: the first write exits again
+            Assert.Equal(VcpuExitReason.Mmio, run.Reason); // unregistered: the first write exits again
             Assert.Equal(Zone, run.Mmio.PhysicalAddress);
             Assert.True(run.Mmio.IsWrite);
             Assert.Equal(0, coalesced.Drain(vcpu, entries));

@@ -91,7 +91,6 @@ public class DirtyLogTests
     [Fact]
     public void InitiallySetStartsWithEveryPageDirty()
     {
-        SkipUnlessX86();
         using var kvm = KvmSystem.Open();
         using var vm = kvm.CreateVm();
         var wanted = ManualDirtyLogProtect.Enable | ManualDirtyLogProtect.InitiallySet;

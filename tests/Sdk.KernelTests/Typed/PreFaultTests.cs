@@ -11,17 +11,18 @@ public class PreFaultTests
     [Fact]
     public void PreFaultMapsSlotsAndStopsWhereNoSlotIs()
     {
-        SkipUnlessX86();
         using var kvm = KvmSystem.Open();
-        var (vm, memory, code) = TypedGuest.With(kvm, TypedGuest.Spin);
+        var (vm, memory, code) = TypedGuest.With(kvm, IsX86 ? TypedGuest.Spin : []);
         using (vm) using (memory) using (code)
         using (var data = kvm.AllocateHostMemory(16 * Page))
         using (var slot = vm.Memslots.Add(DataGpa, data))
-        using (var vcpu = TypedGuest.Vcpu(vm))
+        using (var vcpu = IsX86 ? TypedGuest.Vcpu(vm) : vm.CreateVcpu(0))
         {
+            if (!IsX86)
+                vcpu.InitArm64();
             var preFault = vm.PreFault;
             Assert.SkipWhen(preFault is null,
-                $"this VM reports no KVM_CAP_PRE_FAULT_MEMORY (6.10+, x86 only with TDP; kernel {Environment.OSVersion.Version})");
+                $"this VM reports no KVM_CAP_PRE_FAULT_MEMORY (6.10+; x86 reports it only with TDP paging; kernel {Environment.OSVersion.Version})");
 
             preFault!.PreFaultMemory(vcpu, DataGpa, 16 * Page); // host memory
             preFault.PreFaultMemory(vcpu, 0, 16 * Page);        // the code slot: guest_memfd where the kernel has it
