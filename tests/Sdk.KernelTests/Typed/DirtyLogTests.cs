@@ -11,13 +11,12 @@ public class DirtyLogTests
     [Fact]
     public void DirtyLogReportsExactlyThePagesTheGuestWrote()
     {
-        SkipUnlessX86();
         using var kvm = KvmSystem.Open();
         var (vm, memory, code) = TypedGuest.With(kvm, []);
         using (vm) using (memory) using (code)
         using (var data = kvm.AllocateHostMemory(16 * Page))
         using (var slot = vm.Memslots.Add(DataGpa, data))
-        using (var vcpu = vm.CreateVcpu(0))
+        using (var vcpu = NewVcpu(vm))
         {
             Assert.False(slot.IsDirtyLogging);
             var bitmap = DirtyBitmap.For(slot);
@@ -26,7 +25,7 @@ public class DirtyLogTests
             slot.SetDirtyLogging(true); // a flags-only update of the live slot
             Assert.True(slot.IsDirtyLogging);
             Assert.Same(slot, vm.Memslots.Find(DataGpa));
-            Assert.Equal(VcpuExitReason.Hlt, RunFromStart(vcpu, code, WritePages(DataGpa, 1, 3, 7)));
+            Assert.Equal(Done, RunFromStart(vcpu, code, WritePages(DataGpa, 1, 3, 7)));
             slot.GetDirtyLog(bitmap);
             Assert.Equal([1UL, 3, 7], Dirty(bitmap));
             Assert.Equal(DataGpa + 3 * Page, bitmap.GpaOf(3));
@@ -38,7 +37,7 @@ public class DirtyLogTests
             slot.GetDirtyLog(bitmap); // without manual protection, GET resets the log and re-protects
             Assert.Empty(Dirty(bitmap));
 
-            Assert.Equal(VcpuExitReason.Hlt, RunFromStart(vcpu, code, WritePages(DataGpa, 2, 7, 15)));
+            Assert.Equal(Done, RunFromStart(vcpu, code, WritePages(DataGpa, 2, 7, 15)));
             slot.GetDirtyLog(bitmap);
             Assert.Equal([2UL, 7, 15], Dirty(bitmap));
 
@@ -51,7 +50,6 @@ public class DirtyLogTests
     [Fact]
     public void ManualProtectKeepsPagesDirtyUntilClearReprotectsThem()
     {
-        SkipUnlessX86();
         using var kvm = KvmSystem.Open();
         var (vm, memory, code) = TypedGuest.With(kvm, []);
         using (vm) using (memory) using (code)
@@ -61,10 +59,10 @@ public class DirtyLogTests
                 $"kernel {Environment.OSVersion.Version} reports no KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 on the VM");
             vm.EnableManualDirtyLogProtect(ManualDirtyLogProtect.Enable);
             using var slot = vm.Memslots.Add(DataGpa, data, flags: KvmMemFlags.KVM_MEM_LOG_DIRTY_PAGES);
-            using var vcpu = vm.CreateVcpu(0);
+            using var vcpu = NewVcpu(vm);
             var bitmap = DirtyBitmap.For(slot);
 
-            Assert.Equal(VcpuExitReason.Hlt, RunFromStart(vcpu, code, WritePages(DataGpa, 1, 3)));
+            Assert.Equal(Done, RunFromStart(vcpu, code, WritePages(DataGpa, 1, 3)));
             slot.GetDirtyLog(bitmap);
             Assert.Equal([1UL, 3], Dirty(bitmap));
             slot.GetDirtyLog(bitmap); // manual protection: GET leaves the log as it is
@@ -82,7 +80,7 @@ public class DirtyLogTests
             slot.GetDirtyLog(bitmap);
             Assert.Empty(Dirty(bitmap));
 
-            Assert.Equal(VcpuExitReason.Hlt, RunFromStart(vcpu, code, WritePages(DataGpa, 3)));
+            Assert.Equal(Done, RunFromStart(vcpu, code, WritePages(DataGpa, 3)));
             slot.GetDirtyLog(bitmap);
             Assert.Equal([3UL], Dirty(bitmap)); // the re-protected page is logged again
         }

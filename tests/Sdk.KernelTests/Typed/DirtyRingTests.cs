@@ -10,7 +10,6 @@ public class DirtyRingTests
     [Fact]
     public void RingHarvestsExactlyTheWrittenPagesAndResetReprotects()
     {
-        SkipUnlessX86();
         using var kvm = KvmSystem.Open();
         var (vm, memory, code) = TypedGuest.With(kvm, []);
         using (vm) using (memory) using (code)
@@ -28,12 +27,12 @@ public class DirtyRingTests
 
             using var slot = vm.Memslots.Add(DataGpa, data);
             slot.SetDirtyLogging(true);
-            using var vcpu = vm.CreateVcpu(0);
+            using var vcpu = NewVcpu(vm);
             Assert.NotNull(vcpu.DirtyRing);
             Assert.Equal(ring.Entries, vcpu.DirtyRing!.Entries);
             Assert.Throws<ArgumentException>(() => slot.GetDirtyLog(DirtyBitmap.For(slot))); // ENXIO with the ring
 
-            Assert.Equal(VcpuExitReason.Hlt, RunFromStart(vcpu, code, WritePages(DataGpa, 1, 3, 7)));
+            Assert.Equal(Done, RunFromStart(vcpu, code, WritePages(DataGpa, 1, 3, 7)));
             var pages = new DirtyPage[64];
             var n = vcpu.DirtyRing.Harvest(pages);
             Assert.Equal([DataGpa + Page, DataGpa + 3 * Page, DataGpa + 7 * Page], pages[..n].Select(p => p.Gpa).Order());
@@ -42,7 +41,7 @@ public class DirtyRingTests
             Assert.Equal(0, vcpu.DirtyRing.Harvest(pages)); // harvested entries are not seen twice
             Assert.Equal(n, ring.Reset());
 
-            Assert.Equal(VcpuExitReason.Hlt, RunFromStart(vcpu, code, WritePages(DataGpa, 3)));
+            Assert.Equal(Done, RunFromStart(vcpu, code, WritePages(DataGpa, 3)));
             n = vcpu.DirtyRing.Harvest(pages);
             Assert.Equal([DataGpa + 3 * Page], pages[..n].Select(p => p.Gpa));
             Assert.Equal(1, ring.Reset());

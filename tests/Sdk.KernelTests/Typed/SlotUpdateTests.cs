@@ -51,15 +51,14 @@ public class SlotUpdateTests
     [Fact]
     public void DirtyLogCarriesOverAMove()
     {
-        SkipUnlessX86();
         using var kvm = KvmSystem.Open();
         var (vm, memory, code) = TypedGuest.With(kvm, []);
         using (vm) using (memory) using (code)
         using (var data = kvm.AllocateHostMemory(16 * Page))
         using (var slot = vm.Memslots.Add(DataGpa, data, flags: KvmMemFlags.KVM_MEM_LOG_DIRTY_PAGES))
-        using (var vcpu = vm.CreateVcpu(0))
+        using (var vcpu = NewVcpu(vm))
         {
-            Assert.Equal(VcpuExitReason.Hlt, RunFromStart(vcpu, code, WritePages(DataGpa, 2, 5)));
+            Assert.Equal(Done, RunFromStart(vcpu, code, WritePages(DataGpa, 2, 5)));
             slot.MoveTo(0x40000);
             Assert.True(slot.IsDirtyLogging);
             var bitmap = DirtyBitmap.For(slot);
