@@ -194,7 +194,25 @@ public sealed unsafe partial class VmFd : IDisposable
             }
             handle.TiedMapping = run;
             handle.TiedMappingLength = (nuint)size;
+            byte* ring = null;
+            var ringBytes = DirtyRing?.Bytes ?? 0;
+            if (ringBytes != 0)
+            {
+                // The dirty ring sits KVM_DIRTY_LOG_PAGE_OFFSET pages into the vCPU fd; mapped like kvm_run, so it is
+                // retired to zero pages (never unmapped) when the fd is released.
+                ring = RunMappingArena.For(_sys).Map(fd, (nuint)ringBytes, out errno,
+                    (long)KvmConstants.KVM_DIRTY_LOG_PAGE_OFFSET * Pages.Size);
+                if (ring == null)
+                {
+                    handle.Dispose();
+                    Fail.Syscall(-errno, "mmap", KvmFdKind.Vcpu, $"mapping the {ringBytes}-byte dirty ring at KVM_DIRTY_LOG_PAGE_OFFSET");
+                }
+                handle.TiedRing = ring;
+                handle.TiedRingLength = (nuint)ringBytes;
+            }
             var vcpu = new VcpuFd(this, id, handle, _sys, run, size, System.Options);
+            if (ring != null)
+                vcpu.AttachDirtyRing(ring, ringBytes / sizeof(kvm_dirty_gfn));
             bool joined;
             lock (_vcpus)
                 joined = !_closing && _vcpus.Add(vcpu);
@@ -262,5 +280,6 @@ public sealed unsafe partial class VmFd : IDisposable
         EventFds.Close();   // irqfds and ioeventfds: deassigned while the VM fd is open, once no guest runs
         Memslots.Close();
         Fd.Dispose();
+        _coalesced?.Close(); // the VM fd took its coalesced zones with it
     }
 }

@@ -12,7 +12,7 @@ namespace Kvm;
 /// from several threads (one lock covers the check, the ioctl and the table update). Adding, finding and deleting a
 /// slot cost O(log n) in the number of live slots, with automatic ids too.
 /// </summary>
-public sealed class MemslotTable
+public sealed partial class MemslotTable
 {
     private readonly VmFd _vm;
     private readonly IKvmSyscalls _sys;

@@ -7,9 +7,11 @@ namespace Kvm;
 /// <c>KVM_CAP_USER_MEMORY2</c>), owned: <see cref="Dispose"/> deletes it (<c>memory_size = 0</c>). While it lives it
 /// keeps its guest_memfd fd open (see <see cref="GmemFd"/>) and its host mapping mapped, whatever the user disposed.
 /// </summary>
-public sealed class SlotHandle : IDisposable
+public sealed partial class SlotHandle : IDisposable
 {
     private readonly MemslotTable _table;
+
+    internal MemslotTable Table => _table;
     internal kvm_userspace_memory_region2 Region;
 
     internal SlotHandle(MemslotTable table, in kvm_userspace_memory_region2 region, GmemFd? gmem, HostMapping? host, ulong hostOffset)

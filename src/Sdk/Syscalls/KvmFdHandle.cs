@@ -29,12 +29,23 @@ internal sealed class KvmFdHandle : SafeHandle
 
     public nuint TiedMappingLength { get; set; }
 
+    /// <summary>A second mapping of the fd made by <see cref="RunMappingArena"/> (a vCPU's dirty ring), retired the
+    /// same way and at the same time as <see cref="TiedMapping"/>.</summary>
+    public unsafe void* TiedRing { get; set; }
+
+    public nuint TiedRingLength { get; set; }
+
     protected override unsafe bool ReleaseHandle()
     {
         if (TiedMapping != null)
         {
             RunMappingArena.For(_sys).Retire((byte*)TiedMapping, TiedMappingLength);
             TiedMapping = null;
+        }
+        if (TiedRing != null)
+        {
+            RunMappingArena.For(_sys).Retire((byte*)TiedRing, TiedRingLength);
+            TiedRing = null;
         }
         return _sys.Close((int)handle) == 0;
     }

@@ -26,9 +26,11 @@ internal sealed unsafe class RunMappingArena
     /// <summary>The arena of a syscall layer (one per process for the real one).</summary>
     public static RunMappingArena For(IKvmSyscalls sys) => s_arenas.GetValue(sys, s => new RunMappingArena(s));
 
-    /// <summary>Maps <paramref name="length"/> bytes of <paramref name="fd"/> (a vCPU) at a never-used address.</summary>
+    /// <summary>Maps <paramref name="length"/> bytes of <paramref name="fd"/> (a vCPU) from file offset
+    /// <paramref name="offset"/> (0: kvm_run; <c>KVM_DIRTY_LOG_PAGE_OFFSET</c> pages: the dirty ring) at a never-used
+    /// address.</summary>
     /// <returns>The address, or null with <paramref name="errno"/> set.</returns>
-    public byte* Map(int fd, nuint length, out int errno)
+    public byte* Map(int fd, nuint length, out int errno, long offset = 0)
     {
         var size = RoundUp(length);
         byte* at;
@@ -47,7 +49,7 @@ internal sealed unsafe class RunMappingArena
             at = _next;
             _next += size;
         }
-        var rc = _sys.MmapSharedFixed(at, length, fd, 0);
+        var rc = _sys.MmapSharedFixed(at, length, fd, offset);
         errno = rc < 0 ? -rc : 0;
         return rc < 0 ? null : at;
     }
