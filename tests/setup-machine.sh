@@ -3,10 +3,13 @@
 # compiler for the layout oracle, clang-14 to link the sample's NativeAOT build for arm64, busybox/kmod/cpio for
 # the guest initramfs, debootstrap for the rebuilt kvm modules. Idempotent; needs root (CI runs as root). Skips apt entirely when everything is present.
 set -euo pipefail
+#   --guest   only what `kvmsdk probe` needs to boot its throw-away x86_64 guest (QEMU and the initramfs tools)
 need=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-for p in qemu-system-x86 qemu-system-arm busybox-static kmod cpio xz-utils zstd debootstrap \
-         gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static gcc libc6-dev unzip clang-14; do
+packages=(qemu-system-x86 qemu-system-arm busybox-static kmod cpio xz-utils zstd debootstrap
+          gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static gcc libc6-dev unzip clang-14)
+[ "${1:-}" = --guest ] && packages=(qemu-system-x86 busybox-static kmod cpio xz-utils zstd)
+for p in "${packages[@]}"; do
   have "$p" || need+=("$p")
 done
 if [ ${#need[@]} -eq 0 ]; then echo "setup: all packages present"; exit 0; fi
