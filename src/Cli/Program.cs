@@ -29,7 +29,10 @@ internal static class Program
             if (args.Length == 0 || args[0] is "-h" or "--help" or "help") { Console.Out.WriteLine(Usage); return args.Length == 0 ? 2 : 0; }
             if (args[0] is "--version")
             {
-                Console.Out.WriteLine(typeof(Program).Assembly.GetName().Version);
+                // The package version (from git, with the commit), not the assembly version, which MinVer keeps at MAJOR.0.0.0.
+                Console.Out.WriteLine(typeof(Program).Assembly
+                    .GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+                    .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "unknown");
                 return 0;
             }
             if (args.Skip(1).Any(a => a is "-h" or "--help")) { Console.Out.WriteLine(Usage); return 0; }
