@@ -84,4 +84,12 @@ public readonly record struct InternalErrorExit(uint Suberror, uint DataCount, u
         }
         return s;
     }
+
+    /// <summary>Value equality, over every data word.</summary>
+    public bool Equals(InternalErrorExit other) =>
+        Suberror == other.Suberror && DataCount == other.DataCount && Data0 == other.Data0 && Data1 == other.Data1
+        && ((ReadOnlySpan<ulong>)_data).SequenceEqual((ReadOnlySpan<ulong>)other._data);
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(Suberror, DataCount, Data0, Data1);
 }

@@ -33,4 +33,12 @@ public readonly record struct SystemEventExit(KvmSystemEvent Type, uint DataCoun
     /// <inheritdoc />
     public override string ToString() =>
         $"{Type} ndata {DataCount}" + (DataCount == 0 ? "" : " data [" + _data.Format(DataCount) + "]");
+
+    /// <summary>Value equality, over every data word.</summary>
+    public bool Equals(SystemEventExit other) =>
+        Type == other.Type && DataCount == other.DataCount && Data0 == other.Data0 && Data1 == other.Data1
+        && ((ReadOnlySpan<ulong>)_data).SequenceEqual((ReadOnlySpan<ulong>)other._data);
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(Type, DataCount, Data0, Data1);
 }
