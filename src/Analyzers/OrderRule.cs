@@ -37,8 +37,7 @@ public sealed class OrderRule : KvmRule
         {
             if (!KvmSymbols.Is(inv.TargetMethod.ContainingType, s.VcpuFd) || Ops.ReferencedSymbol(Ops.Receiver(inv)) is not { } vcpu)
                 return;
-            if (inv.Arguments.Length == 1 && Ops.Unwrap(inv.Arguments[0].Value) is IInvocationOperation { TargetMethod.Name: "GetCpuid2" } get &&
-                SymbolEqualityComparer.Default.Equals(Ops.ReferencedSymbol(Ops.Receiver(get)), vcpu))
+            if (inv.Arguments.Length == 1 && IsKernelsOwnTable(inv.Arguments[0].Value, vcpu, inv))
                 return; // the kernel's own table: accepted after a run
             if (FollowsOnAPath(ctx, inv, vcpu, op => IsCallOn(op, vcpu, s.VcpuFd, "Run", "RunServicingMemoryFaults")))
                 ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.CpuidAfterRun, inv.Syntax.GetLocation(), vcpu.Name));
@@ -58,6 +57,28 @@ public sealed class OrderRule : KvmRule
             if (FollowsOnAPath(ctx, inv, vm, op => IsCallOn(op, vm, s.VmFd, "CreateVcpu")))
                 ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.SetupAfterVcpu, inv.Syntax.GetLocation(), name, vm.Name, VmSetup[name]));
         });
+    }
+
+    /// <summary><c>vcpu.GetCpuid2()</c>, directly or through a local initialized with it and never reassigned.</summary>
+    private static bool IsKernelsOwnTable(IOperation arg, ISymbol vcpu, IOperation site)
+    {
+        static bool IsGet(IOperation? op, ISymbol vcpu) =>
+            op is not null && Ops.Unwrap(op) is IInvocationOperation { TargetMethod.Name: "GetCpuid2" } get &&
+            SymbolEqualityComparer.Default.Equals(Ops.ReferencedSymbol(Ops.Receiver(get)), vcpu);
+        if (IsGet(arg, vcpu))
+            return true;
+        if (Ops.Unwrap(arg) is not ILocalReferenceOperation { Local: var local })
+            return false;
+        var fromGet = false;
+        foreach (var op in Ops.Root(site).Descendants())
+        {
+            if (op is IVariableDeclaratorOperation d && SymbolEqualityComparer.Default.Equals(d.Symbol, local))
+                fromGet = IsGet(d.Initializer?.Value, vcpu);
+            else if (op is ISimpleAssignmentOperation a && Ops.Unwrap(a.Target) is ILocalReferenceOperation t &&
+                     SymbolEqualityComparer.Default.Equals(t.Local, local))
+                return false;
+        }
+        return fromGet;
     }
 
     private static bool IsCallOn(IOperation op, ISymbol receiver, INamedTypeSymbol type, params string[] names) =>

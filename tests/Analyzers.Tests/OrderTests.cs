@@ -14,6 +14,7 @@ public class OrderTests
             void Loop(VcpuFd vcpu, CpuidTable t) { for (var i = 0; i < 2; i++) { {|KVM1007:vcpu.SetCpuid2(t)|}; vcpu.Run(); } }
             void Field(CpuidTable t) { _vcpu!.Run(); {|KVM1007:_vcpu.SetCpuid2(t)|}; }
             void Local(VmFd vm, CpuidTable t) { using var v = vm.CreateVcpu(0); var e = v.Run(); {|KVM1007:v.SetCpuid2(t)|}; }
+            void Reassigned(VcpuFd vcpu, CpuidTable other) { vcpu.Run(); var t = vcpu.GetCpuid2(); t = other; {|KVM1007:vcpu.SetCpuid2(t)|}; }
         }
         """);
 
@@ -23,6 +24,7 @@ public class OrderTests
         {
             void Before(VcpuFd vcpu, CpuidTable t) { vcpu.SetCpuid2(t); vcpu.Run(); vcpu.Run(); }
             void Same(VcpuFd vcpu) { vcpu.Run(); vcpu.SetCpuid2(vcpu.GetCpuid2()); }
+            void SameThroughALocal(VcpuFd vcpu) { vcpu.Run(); var t = vcpu.GetCpuid2(); vcpu.SetCpuid2(t); }
             void Other(VcpuFd a, VcpuFd b, CpuidTable t) { a.Run(); b.SetCpuid2(t); }
             void NewPerIteration(VmFd vm, CpuidTable t)
             {
