@@ -1,6 +1,7 @@
 using Xunit;
 using Kvm.Interop;
 using Kvm.KernelTests.Support;
+using static Kvm.KernelTests.Typed.KernelFacts;
 
 namespace Kvm.KernelTests.Typed;
 
