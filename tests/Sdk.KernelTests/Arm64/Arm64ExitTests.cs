@@ -61,11 +61,13 @@ public sealed class Arm64ExitTests
         var d = exit.Debug;
         Assert.Equal(0x32UL, (d.Syndrome >> 26) & 0x3F); // ESR_ELx_EC_SOFTSTP_LOW
         Assert.Equal(0u, d.Exception);                   // the x86 members stay 0 on arm64
-        Assert.Equal(d, exit.ToSnapshot().Debug);
+        var snap = exit.ToSnapshot();
+        Assert.Equal(d, snap.Debug);
         Assert.Equal(GuestCode.CodeGpa + 4, vcpu.GetOneReg(Arm64Registers.Pc)); // one instruction done
         vcpu.GuestDebug.Set(GuestDebugFlags.None);
         Assert.Equal(VcpuExitReason.SystemEvent, vcpu.Run().Reason);
-        Arm64Env.Record($"single step: {exit.ToSnapshot()}");
+        Assert.False(exit.IsCurrent);            // the exit is stale now; its snapshot is not
+        Arm64Env.Record($"single step: {snap}");
     }
 
     private static VcpuFd Vcpu(VmFd vm)
