@@ -16,6 +16,8 @@ public static class Descriptors
     public const string RefusedFlagsId = "KVM1004";
     public const string MapWithoutMmapFlagId = "KVM1005";
     public const string UndisposedHandleId = "KVM1006";
+    public const string CpuidAfterRunId = "KVM1007";
+    public const string SetupAfterVcpuId = "KVM1008";
     public const string UncheckedCapabilityId = "KVM2001";
 
     public static readonly DiagnosticDescriptor PrivateThroughVm = Make(PrivateThroughVmId,
@@ -53,6 +55,18 @@ public static class Descriptors
         "The {0} created here is neither disposed nor handed on: its {1} stays open until the finalizer runs",
         Usage, DiagnosticSeverity.Warning,
         "KvmSystem, VmFd, VcpuFd, GmemFd and host mappings own kernel fds or mappings; dispose them (using) or hand them on (return, store, pass).");
+
+    public static readonly DiagnosticDescriptor CpuidAfterRun = Make(CpuidAfterRunId,
+        "CPUID set after the vCPU ran",
+        "SetCpuid2 on '{0}' can follow its Run() in this method: the kernel refuses a changed CPUID after the first KVM_RUN (KVM_SET_CPUID2 answers EINVAL unless the table is identical); set CPUID before running",
+        Usage, DiagnosticSeverity.Warning,
+        "Since Linux 5.16 KVM_SET_CPUID2 after a vCPU's first KVM_RUN is accepted only with the table the kernel already holds. Set the CPUID model before the first Run; after it, only vcpu.SetCpuid2(vcpu.GetCpuid2()) is accepted.");
+
+    public static readonly DiagnosticDescriptor SetupAfterVcpu = Make(SetupAfterVcpuId,
+        "VM setup after the VM's first vCPU",
+        "{0} on '{1}' can follow its CreateVcpu() in this method: {2}; do it before creating vCPUs",
+        Usage, DiagnosticSeverity.Warning,
+        "The in-kernel irqchip (full or split), the identity-map address and disabled exits are VM-wide settings the kernel accepts only while the VM has no vCPU; disposing the vCPU does not reopen the window.");
 
     public static readonly DiagnosticDescriptor UncheckedCapability = Make(UncheckedCapabilityId,
         "Capability-gated ioctl without a capability check",

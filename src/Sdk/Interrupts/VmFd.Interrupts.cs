@@ -26,7 +26,11 @@ public sealed partial class VmFd
         if (Capabilities.Has(KvmCap.KVM_CAP_IOEVENTFD))
             IoEventFds = new IoEventFdFeature(this, _sys, Capabilities.Has(KvmCap.KVM_CAP_IOEVENTFD_ANY_LENGTH));
         InitDevices();
+        InitExits();
     }
+
+    /// <summary>Exit-related features (src/Sdk/Capabilities/VmFd.Exits.cs).</summary>
+    partial void InitExits();
 
     /// <summary>Device and stats features (src/Sdk/Devices).</summary>
     partial void InitDevices();

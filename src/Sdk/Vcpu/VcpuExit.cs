@@ -51,8 +51,30 @@ public readonly unsafe ref struct VcpuExit
     {
         if (Reason != r)
             throw new InvalidOperationException($"the exit is {Reason}, not {r}");
+        BeginAny();
+    }
+
+    private void Begin(VcpuExitReason r1, VcpuExitReason r2)
+    {
+        if (Reason != r1 && Reason != r2)
+            throw new InvalidOperationException($"the exit is {Reason}, not {r1} or {r2}");
+        BeginAny();
+    }
+
+    private void BeginAny()
+    {
+        if (_vcpu is null)
+            throw new InvalidOperationException("this VcpuExit is default: it did not come from VcpuFd.Run");
         _vcpu.BeginExitRead(_generation);
     }
+
+    /// <summary>Offset of the exit union in <c>kvm_run</c> on x86_64 and arm64 (only s390 puts its PSW before it).</summary>
+    internal const int UnionOffset = 32;
+
+    /// <summary>The exit union as <typeparamref name="T"/>; call only between Begin and End.</summary>
+    private ref T Union<T>() where T : unmanaged => ref *(T*)(_run + UnionOffset);
+
+    private ExitWriter Writer => new(_vcpu, _generation);
 
     private void End() => _vcpu.EndExitRead();
 
@@ -123,7 +145,7 @@ public readonly unsafe ref struct VcpuExit
             try
             {
                 // SAFETY: as for Io.
-                return new HypercallExit(ref IsArm ? ref RunArm.hypercall : ref Run86.hypercall);
+                return new HypercallExit(ref Union<kvm_run_hypercall>(), Writer);
             }
             finally
             {
@@ -141,8 +163,7 @@ public readonly unsafe ref struct VcpuExit
             try
             {
                 // SAFETY: as for Io.
-                ref var se = ref IsArm ? ref RunArm.system_event : ref Run86.system_event;
-                return new SystemEventExit((KvmSystemEvent)se.type, se.ndata, se.data[0], se.data[1]);
+                return new SystemEventExit(in Union<kvm_run_system_event>());
             }
             finally
             {
@@ -160,8 +181,7 @@ public readonly unsafe ref struct VcpuExit
             try
             {
                 // SAFETY: as for Io.
-                ref var ie = ref IsArm ? ref RunArm.@internal : ref Run86.@internal;
-                return new InternalErrorExit(ie.suberror, ie.ndata, ie.data[0], ie.data[1]);
+                return new InternalErrorExit(in Union<kvm_run_internal>());
             }
             finally
             {
@@ -189,156 +209,204 @@ public readonly unsafe ref struct VcpuExit
         }
     }
 
+    /// <summary>x86 <c>KVM_EXIT_EXCEPTION</c> (<c>kvm_run.ex</c>).</summary>
+    public ExceptionExit Exception
+    {
+        get
+        {
+            Begin(VcpuExitReason.Exception);
+            // SAFETY: as for Io; ex lies inside kvm_run's exit union.
+            try { return ExceptionExit.From(in Union<kvm_run_ex>()); } finally { End(); }
+        }
+    }
+
+    /// <summary><c>KVM_EXIT_DEBUG</c> (<c>kvm_run.debug.arch</c>, decoded per architecture: x86 exception/pc/dr6/dr7,
+    /// arm64 hsr/far).</summary>
+    public DebugExit Debug
+    {
+        get
+        {
+            Begin(VcpuExitReason.Debug);
+            try
+            {
+                // SAFETY: as for Io; each architecture's kvm_run.debug lies inside its kvm_run.
+                return IsArm ? DebugExit.From(in RunArm.debug.arch, RunArm.flags) : DebugExit.From(in Run86.debug.arch);
+            }
+            finally { End(); }
+        }
+    }
+
+    /// <summary>x86 <c>KVM_EXIT_TPR_ACCESS</c> (<c>kvm_run.tpr_access</c>).</summary>
+    public TprAccessExit TprAccess
+    {
+        get
+        {
+            Begin(VcpuExitReason.TprAccess);
+            // SAFETY: as for Io.
+            try { return TprAccessExit.From(in Union<kvm_run_tpr_access>()); } finally { End(); }
+        }
+    }
+
+    /// <summary>x86 <c>KVM_EXIT_IOAPIC_EOI</c> (<c>kvm_run.eoi</c>).</summary>
+    public IoapicEoiExit IoapicEoi
+    {
+        get
+        {
+            Begin(VcpuExitReason.IoapicEoi);
+            // SAFETY: as for Io.
+            try { return new IoapicEoiExit(Union<kvm_run_eoi>().vector); } finally { End(); }
+        }
+    }
+
+    /// <summary>x86 <c>KVM_EXIT_X86_RDMSR</c> / <c>KVM_EXIT_X86_WRMSR</c> (<c>kvm_run.msr</c>); answer a read with
+    /// <see cref="MsrExit.Data"/>, refuse either with <see cref="MsrExit.Error"/> (#GP).</summary>
+    public MsrExit Msr
+    {
+        get
+        {
+            Begin(VcpuExitReason.X86Rdmsr, VcpuExitReason.X86Wrmsr);
+            // SAFETY: as for Io; the view's later reads and writes re-check currency through its ExitWriter.
+            try { return new MsrExit(ref Union<kvm_run_msr>(), Reason == VcpuExitReason.X86Wrmsr, Writer); } finally { End(); }
+        }
+    }
+
+    /// <summary>x86 <c>KVM_EXIT_HYPERV</c> (<c>kvm_run.hyperv</c>).</summary>
+    public HypervExit Hyperv
+    {
+        get
+        {
+            Begin(VcpuExitReason.Hyperv);
+            // SAFETY: as for Msr.
+            try { return new HypervExit(ref Union<kvm_hyperv_exit>(), Writer); } finally { End(); }
+        }
+    }
+
+    /// <summary>x86 <c>KVM_EXIT_XEN</c> (<c>kvm_run.xen</c>).</summary>
+    public XenExit Xen
+    {
+        get
+        {
+            Begin(VcpuExitReason.Xen);
+            // SAFETY: as for Msr.
+            try { return new XenExit(ref Union<kvm_xen_exit>(), Writer); } finally { End(); }
+        }
+    }
+
+    /// <summary>x86 <c>KVM_EXIT_NOTIFY</c> (<c>kvm_run.notify</c>).</summary>
+    public NotifyExit Notify
+    {
+        get
+        {
+            Begin(VcpuExitReason.Notify);
+            // SAFETY: as for Io.
+            try { return new NotifyExit((NotifyExitFlags)Union<kvm_run_notify>().flags); } finally { End(); }
+        }
+    }
+
+    /// <summary>arm64 <c>KVM_EXIT_ARM_NISV</c> and <c>KVM_EXIT_ARM_LDST64B</c> (<c>kvm_run.arm_nisv</c>).</summary>
+    public ArmNisvExit ArmNisv
+    {
+        get
+        {
+            Begin(VcpuExitReason.ArmNisv, VcpuExitReason.ArmLdst64b);
+            // SAFETY: as for Io.
+            try { return ArmNisvExit.From(in Union<kvm_run_arm_nisv>()); } finally { End(); }
+        }
+    }
+
+    /// <summary>arm64 <c>KVM_EXIT_ARM_SEA</c> (<c>kvm_run.arm_sea</c>).</summary>
+    public ArmSeaExit ArmSea
+    {
+        get
+        {
+            Begin(VcpuExitReason.ArmSea);
+            // SAFETY: as for Io.
+            try { return ArmSeaExit.From(in Union<kvm_run_arm_sea>()); } finally { End(); }
+        }
+    }
+
+    /// <summary>x86 <c>KVM_EXIT_TDX</c> (<c>kvm_run.tdx</c>).</summary>
+    public TdxExit Tdx
+    {
+        get
+        {
+            Begin(VcpuExitReason.Tdx);
+            // SAFETY: as for Msr.
+            try { return new TdxExit(ref Union<kvm_run_tdx>(), Writer); } finally { End(); }
+        }
+    }
+
+    /// <summary>x86 <c>KVM_EXIT_SNP_REQ_CERTS</c> (<c>kvm_run.snp_req_certs</c>).</summary>
+    public SnpReqCertsExit SnpRequestCertificates
+    {
+        get
+        {
+            Begin(VcpuExitReason.SnpReqCerts);
+            // SAFETY: as for Msr.
+            try { return new SnpReqCertsExit(ref Union<kvm_exit_snp_req_certs>(), Writer); } finally { End(); }
+        }
+    }
+
+    /// <summary><c>KVM_EXIT_UNKNOWN</c>: the vendor's exit reason (<c>kvm_run.hw.hardware_exit_reason</c>).</summary>
+    public ulong HardwareExitReason
+    {
+        get
+        {
+            Begin(VcpuExitReason.Unknown);
+            // SAFETY: as for Io.
+            try { return Union<kvm_run_hw>().hardware_exit_reason; } finally { End(); }
+        }
+    }
+
+    /// <summary><c>kvm_run.ready_for_interrupt_injection</c> (x86 without an in-kernel irqchip): the VMM may inject an
+    /// interrupt with <c>KVM_INTERRUPT</c> now. Readable for any exit; checked current.</summary>
+    public bool ReadyForInterruptInjection => Header(12) != 0;
+
+    /// <summary><c>kvm_run.if_flag</c> (x86): the guest's RFLAGS.IF at the exit. Readable for any exit; checked current.</summary>
+    public bool InterruptFlag => Header(13) != 0;
+
+    /// <summary><c>kvm_run.flags</c>: x86 <c>KVM_RUN_X86_SMM</c>, <c>KVM_RUN_X86_BUS_LOCK</c>,
+    /// <c>KVM_RUN_X86_GUEST_MODE</c>; arm64 <c>KVM_DEBUG_ARCH_HSR_HIGH_VALID</c>. Readable for any exit; checked current.</summary>
+    public ushort RunFlags
+    {
+        get
+        {
+            BeginAny();
+            // SAFETY: as for Io; flags is at offset 14 of kvm_run on both architectures.
+            try { return IsArm ? RunArm.flags : Run86.flags; } finally { End(); }
+        }
+    }
+
+    private byte Header(int offset)
+    {
+        BeginAny();
+        // SAFETY: as for Io; offsets 12 and 13 (ready_for_interrupt_injection, if_flag) lie in kvm_run's header on both
+        // architectures.
+        try { return _run[offset]; } finally { End(); }
+    }
+
+    /// <summary>A copy of this exit that can be kept, queued or logged after the vCPU runs again (no allocation): the
+    /// reason, the header flags, the exit union's first 136 bytes and up to 16 data bytes of a port I/O or MMIO exit.
+    /// Its typed members decode the copy the way this exit's accessors decode kvm_run.</summary>
+    /// <exception cref="InvalidOperationException">The exit is stale (the vCPU ran again).</exception>
+    /// <exception cref="ObjectDisposedException">The vCPU was disposed.</exception>
+    public VcpuExitSnapshot ToSnapshot()
+    {
+        BeginAny();
+        try
+        {
+            // SAFETY: BeginAny checked the exit current and holds the vCPU's handle, so _run is its live kvm_run
+            // mapping of _runSize (≥ 2352) bytes; the copy reads the header and the union's first 136 bytes only, and
+            // the I/O data range is checked against _runSize before it is read.
+            return VcpuExitSnapshot.Capture(_vcpu.Id, Reason, RawExitReason, new ReadOnlySpan<byte>(_run, _runSize), IsArm);
+        }
+        finally
+        {
+            End();
+        }
+    }
+
     /// <inheritdoc />
     public override string ToString() => Reason == VcpuExitReason.Other ? $"Other ({(KvmExit)RawExitReason})" : Reason.ToString();
 }
 
-/// <summary>Direction of a port I/O exit.</summary>
-public enum IoDirection : byte
-{
-    /// <summary><c>KVM_EXIT_IO_IN</c>: the guest reads; fill <see cref="IoExit.Data"/>.</summary>
-    In = 0,
-    /// <summary><c>KVM_EXIT_IO_OUT</c>: the guest wrote <see cref="IoExit.Data"/>.</summary>
-    Out = 1,
-}
-
-/// <summary>A port I/O exit. <see cref="Data"/> is the <c>size * count</c> bytes at <c>data_offset</c> in kvm_run.</summary>
-public readonly unsafe ref struct IoExit
-{
-    internal IoExit(in kvm_run_io io, byte* run, int runSize)
-    {
-        Direction = (IoDirection)io.direction;
-        Size = io.size;
-        Port = io.port;
-        Count = io.count;
-        var len = (ulong)io.size * io.count;
-        if (io.data_offset > (ulong)runSize || len > (ulong)runSize - io.data_offset)
-            throw new InvalidOperationException($"kvm_run.io data [{io.data_offset}, +{len}) is outside the {runSize}-byte mapping");
-        // SAFETY: the range was just checked to lie inside the kvm_run mapping, whose address stays this vCPU's for the
-        // life of the process (retired to zero pages, never unmapped), so the span can never reach other memory.
-        Data = new Span<byte>(run + io.data_offset, (int)len);
-    }
-
-    /// <summary>In or out.</summary>
-    public IoDirection Direction { get; }
-
-    /// <summary>Bytes per access (1, 2 or 4).</summary>
-    public byte Size { get; }
-
-    /// <summary>The port.</summary>
-    public ushort Port { get; }
-
-    /// <summary>Repetitions (string I/O).</summary>
-    public uint Count { get; }
-
-    /// <summary>The bytes written by the guest (out) or to be supplied to it (in).</summary>
-    public Span<byte> Data { get; }
-}
-
-/// <summary>An MMIO exit. Address, length and direction are copied when the view is made; <see cref="Data"/> is the
-/// kvm_run buffer itself.</summary>
-public readonly ref struct MmioExit
-{
-    private readonly ref kvm_run_mmio _mmio;
-
-    internal MmioExit(ref kvm_run_mmio mmio)
-    {
-        _mmio = ref mmio;
-        PhysicalAddress = mmio.phys_addr;
-        Length = (int)Math.Min(mmio.len, 8u);
-        IsWrite = mmio.is_write != 0;
-    }
-
-    /// <summary>The guest-physical address accessed.</summary>
-    public ulong PhysicalAddress { get; }
-
-    /// <summary>Access width in bytes (1..8).</summary>
-    public int Length { get; }
-
-    /// <summary>True for a guest write.</summary>
-    public bool IsWrite { get; }
-
-    /// <summary>The written bytes, or the buffer to fill for a read.</summary>
-    public Span<byte> Data => ((Span<byte>)_mmio.data)[..Length];
-}
-
-/// <summary>A <c>KVM_EXIT_MEMORY_FAULT</c>: the guest accessed [<see cref="Gpa"/>, +<see cref="Size"/>) as
-/// <see cref="IsPrivate"/> private or shared, which disagrees with the page's current attribute.</summary>
-/// <param name="Gpa">Guest-physical address of the fault range.</param>
-/// <param name="Size">Bytes (0 = unknown).</param>
-/// <param name="Flags"><c>KVM_MEMORY_EXIT_FLAG_*</c>.</param>
-public readonly record struct MemoryFaultExit(ulong Gpa, ulong Size, KvmMemoryExitFlags Flags)
-{
-    /// <summary><c>KVM_MEMORY_EXIT_FLAG_PRIVATE</c>: the access was private (convert the range to private to proceed).</summary>
-    public bool IsPrivate => Flags.HasFlag(KvmMemoryExitFlags.KVM_MEMORY_EXIT_FLAG_PRIVATE);
-}
-
-/// <summary>A <c>KVM_EXIT_HYPERCALL</c>.</summary>
-public readonly ref struct HypercallExit
-{
-    /// <summary><c>KVM_HC_MAP_GPA_RANGE</c> = 12 (x86 <c>asm/kvm_para.h</c>, not in the bindings' header set).</summary>
-    public const ulong KVM_HC_MAP_GPA_RANGE = 12;
-
-    /// <summary><c>KVM_MAP_GPA_RANGE_ENCRYPTED</c> = <c>KVM_MAP_GPA_RANGE_ENC_STAT(1)</c> = 1 &lt;&lt; 4 (x86 <c>asm/kvm_para.h</c>).</summary>
-    public const ulong KVM_MAP_GPA_RANGE_ENCRYPTED = 1UL << 4;
-
-    private readonly ref kvm_run_hypercall _hc;
-    private readonly ulong _a0, _a1, _a2, _a3, _a4, _a5;
-
-    internal HypercallExit(ref kvm_run_hypercall hc)
-    {
-        _hc = ref hc;
-        Nr = hc.nr;
-        ReadOnlySpan<ulong> a = hc.args;
-        (_a0, _a1, _a2, _a3, _a4, _a5) = (a[0], a[1], a[2], a[3], a[4], a[5]);
-    }
-
-    /// <summary>The hypercall number (copied when the view is made).</summary>
-    public ulong Nr { get; }
-
-    /// <summary>Argument <paramref name="index"/> (0..5; copied when the view is made).</summary>
-    public ulong Arg(int index) => index switch
-    {
-        0 => _a0, 1 => _a1, 2 => _a2, 3 => _a3, 4 => _a4, 5 => _a5,
-        _ => throw new ArgumentOutOfRangeException(nameof(index), index, "hypercall arguments are 0..5"),
-    };
-
-    /// <summary>The value returned to the guest; set it before the next Run.</summary>
-    public ulong Return
-    {
-        get => _hc.ret;
-        set => _hc.ret = value;
-    }
-
-    /// <summary>True for <c>KVM_HC_MAP_GPA_RANGE</c> (guest-requested private/shared conversion, needs
-    /// <c>KVM_CAP_EXIT_HYPERCALL</c>).</summary>
-    public bool IsMapGpaRange => Nr == KVM_HC_MAP_GPA_RANGE;
-
-    /// <summary>For <c>KVM_HC_MAP_GPA_RANGE</c>: the range start (args[0]).</summary>
-    public ulong MapGpa => Arg(0);
-
-    /// <summary>For <c>KVM_HC_MAP_GPA_RANGE</c>: the range length in 4 KiB pages (args[1]).</summary>
-    public ulong MapPages => Arg(1);
-
-    /// <summary>For <c>KVM_HC_MAP_GPA_RANGE</c>: true when the guest asks for private (encrypted) memory (args[2]).</summary>
-    public bool MapToPrivate => (Arg(2) & KVM_MAP_GPA_RANGE_ENCRYPTED) != 0;
-}
-
-/// <summary>A <c>KVM_EXIT_SYSTEM_EVENT</c>.</summary>
-/// <param name="Type">The event.</param>
-/// <param name="DataCount"><c>ndata</c>.</param>
-/// <param name="Data0">data[0] (flags on older kernels).</param>
-/// <param name="Data1">data[1].</param>
-public readonly record struct SystemEventExit(KvmSystemEvent Type, uint DataCount, ulong Data0, ulong Data1);
-
-/// <summary>A <c>KVM_EXIT_INTERNAL_ERROR</c>.</summary>
-/// <param name="Suberror"><c>KVM_INTERNAL_ERROR_*</c>.</param>
-/// <param name="DataCount"><c>ndata</c>.</param>
-/// <param name="Data0">data[0].</param>
-/// <param name="Data1">data[1].</param>
-public readonly record struct InternalErrorExit(uint Suberror, uint DataCount, ulong Data0, ulong Data1);
-
-/// <summary>A <c>KVM_EXIT_FAIL_ENTRY</c>.</summary>
-/// <param name="HardwareEntryFailureReason">Vendor reason code.</param>
-/// <param name="Cpu">The host CPU.</param>
-public readonly record struct FailEntryExit(ulong HardwareEntryFailureReason, uint Cpu);

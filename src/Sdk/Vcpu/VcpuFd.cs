@@ -144,7 +144,7 @@ public sealed unsafe partial class VcpuFd : IDisposable
         ? ref ((Interop.Arm64.kvm_run*)_run)->exit_reason
         : ref ((Interop.X86_64.kvm_run*)_run)->exit_reason;
 
-    private static VcpuExitReason Decode(uint raw) => (KvmExit)raw switch
+    internal static VcpuExitReason Decode(uint raw) => (KvmExit)raw switch
     {
         KvmExit.KVM_EXIT_UNKNOWN => VcpuExitReason.Unknown,
         KvmExit.KVM_EXIT_IO => VcpuExitReason.Io,
@@ -157,6 +157,25 @@ public sealed unsafe partial class VcpuFd : IDisposable
         KvmExit.KVM_EXIT_HYPERCALL => VcpuExitReason.Hypercall,
         KvmExit.KVM_EXIT_MEMORY_FAULT => VcpuExitReason.MemoryFault,
         KvmExit.KVM_EXIT_INTR => VcpuExitReason.Interrupted,
+        KvmExit.KVM_EXIT_EXCEPTION => VcpuExitReason.Exception,
+        KvmExit.KVM_EXIT_DEBUG => VcpuExitReason.Debug,
+        KvmExit.KVM_EXIT_IRQ_WINDOW_OPEN => VcpuExitReason.IrqWindowOpen,
+        KvmExit.KVM_EXIT_TPR_ACCESS => VcpuExitReason.TprAccess,
+        KvmExit.KVM_EXIT_NMI => VcpuExitReason.Nmi,
+        KvmExit.KVM_EXIT_IOAPIC_EOI => VcpuExitReason.IoapicEoi,
+        KvmExit.KVM_EXIT_HYPERV => VcpuExitReason.Hyperv,
+        KvmExit.KVM_EXIT_ARM_NISV => VcpuExitReason.ArmNisv,
+        KvmExit.KVM_EXIT_X86_RDMSR => VcpuExitReason.X86Rdmsr,
+        KvmExit.KVM_EXIT_X86_WRMSR => VcpuExitReason.X86Wrmsr,
+        KvmExit.KVM_EXIT_DIRTY_RING_FULL => VcpuExitReason.DirtyRingFull,
+        KvmExit.KVM_EXIT_AP_RESET_HOLD => VcpuExitReason.ApResetHold,
+        KvmExit.KVM_EXIT_X86_BUS_LOCK => VcpuExitReason.X86BusLock,
+        KvmExit.KVM_EXIT_XEN => VcpuExitReason.Xen,
+        KvmExit.KVM_EXIT_NOTIFY => VcpuExitReason.Notify,
+        KvmExit.KVM_EXIT_TDX => VcpuExitReason.Tdx,
+        KvmExit.KVM_EXIT_ARM_SEA => VcpuExitReason.ArmSea,
+        KvmExit.KVM_EXIT_ARM_LDST64B => VcpuExitReason.ArmLdst64b,
+        KvmExit.KVM_EXIT_SNP_REQ_CERTS => VcpuExitReason.SnpReqCerts,
         _ => VcpuExitReason.Other,
     };
 

@@ -16,5 +16,14 @@ internal static class KernelFacts
     /// <summary>A default VM's guest_memfd accepts MMAP | INIT_SHARED (6.18+).</summary>
     public static bool HasMappableGmem(VmFd vm) => vm.GuestMemfd is { } g && (g.SupportedFlags & MmapShared) == MmapShared;
 
+    /// <summary>The host runs KVM through the PVM backend (<c>kvm_pvm</c>, the build machines), which emulates a real-mode
+    /// guest instead of running it in hardware.</summary>
+    public static bool IsPvmBackend => Directory.Exists("/sys/module/kvm_pvm");
+
+    /// <summary>Skips where the PVM backend's real-mode emulation does not produce <paramref name="what"/> (seen on the
+    /// build machines: the guest never exits, or exits otherwise); the QEMU lanes run the test on SVM.</summary>
+    public static void SkipOnPvm(string what) =>
+        Assert.SkipWhen(IsPvmBackend, $"the kvm_pvm backend emulates real-mode guests and does not produce {what}");
+
     public static void SkipUnlessX86() => Assert.SkipUnless(IsX86, "the guest code in this test is x86 real mode");
 }

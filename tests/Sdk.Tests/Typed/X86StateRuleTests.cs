@@ -283,7 +283,9 @@ public unsafe class X86StateRuleTests
         changed.Find(0).eax = 2;
         Assert.Contains("first KVM_RUN", Assert.Throws<InvalidOperationException>(() => vcpu.SetCpuid2(changed)).Message);
         Assert.Equal(1, Issued(sys, ArchIoctls.KVM_SET_CPUID2.Value));
+#pragma warning disable KVM1007 // the very table the fake kernel holds: accepted after a run, which KVM1007 cannot tell from a change
         vcpu.SetCpuid2(table);
+#pragma warning restore KVM1007
         Assert.Equal(2, Issued(sys, ArchIoctls.KVM_SET_CPUID2.Value));
     }
 
