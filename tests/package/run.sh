@@ -14,8 +14,9 @@ ok() { echo "package: PASS $1"; pass=$((pass+1)); }
 bad() { echo "package: FAIL $1"; fail=$((fail+1)); }
 finish() { echo "$pass $fail 0" > "$OUT/package.counts"; echo "package test: $pass passed, $fail failed"; rm -rf "$W"; [ "$fail" = 0 ]; exit $?; }
 
+# A version of its own (MinVer skipped), so the restore below can only take the package packed here.
 echo "package: packing Kvm.Sdk $VERSION"
-if ! dotnet pack "$ROOT/src/Sdk" -c Release -o "$W/feed" -p:Version="$VERSION" -nologo -v q > "$W/pack.log" 2>&1; then
+if ! dotnet pack "$ROOT/src/Sdk" -c Release -o "$W/feed" -p:MinVerSkip=true -p:Version="$VERSION" -nologo -v q > "$W/pack.log" 2>&1; then
   cat "$W/pack.log"; bad "dotnet pack"; finish
 fi
 NUPKG=$W/feed/Kvm.Sdk.$VERSION.nupkg
