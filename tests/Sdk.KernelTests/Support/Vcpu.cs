@@ -51,6 +51,10 @@ public sealed unsafe class Vcpu : IDisposable
     public SysResult RunOnce(TimeSpan? timeout = null)
     {
         var limit = timeout ?? TimeSpan.FromSeconds(20);
+        // The watchdog's SIGUSR1 must be able to reach this thread: blocked (e.g. by a typed Run with SIGUSR1 as its
+        // kick signal on this thread), it would stay pending and KVM_RUN would never return.
+        Assert.False(Kvm.KernelTests.Typed.ThreadFacts.IsBlocked(Native.SIGUSR1),
+            "SIGUSR1 is blocked on this thread, so the KVM_RUN watchdog could not interrupt a guest that never exits");
         int tid = Native.gettid(), pid = getpid();
         var kvmRun = Run;
         bool kicked = false;

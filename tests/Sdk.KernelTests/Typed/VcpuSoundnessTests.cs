@@ -344,8 +344,13 @@ public class VcpuSoundnessTests
         using (var vcpu = TypedGuest.Vcpu(vm))
         {
             Assert.Equal(SIGUSR1, vcpu.KickSignal);
-            using var timer = new Timer(_ => vcpu.RequestImmediateExit(), null, 100, Timeout.Infinite);
-            Assert.Equal(VcpuExitReason.Interrupted, vcpu.Run().Reason);
+            // On a thread of its own: Run leaves SIGUSR1 blocked on its thread, and a test worker thread that kept it
+            // blocked would hang the raw-ioctl tests whose KVM_RUN watchdog kicks with SIGUSR1 (seen in the legacy lane).
+            ThreadFacts.OnNewThread(() =>
+            {
+                using var timer = new Timer(_ => vcpu.RequestImmediateExit(), null, 100, Timeout.Infinite);
+                Assert.Equal(VcpuExitReason.Interrupted, vcpu.Run().Reason);
+            });
         }
     }
 }
