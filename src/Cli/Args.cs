@@ -1,59 +1,55 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+
 namespace Kvm.Cli;
 
-/// <summary>A small POSIX-style argument reader: repeated --name value options, flags, and positionals.</summary>
+/// <summary>
+/// What one parsed command line gave a command: its options by name (without the dashes), its flags and its
+/// positional arguments. System.CommandLine has already refused anything the command does not declare, so the
+/// command bodies read values by name and keep their own cross-option rules.
+/// </summary>
 internal sealed class Args
 {
     private readonly Dictionary<string, List<string>> _options = new(StringComparer.Ordinal);
     private readonly HashSet<string> _flags = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _missingValue = new(StringComparer.Ordinal);
 
-    public Args(IEnumerable<string> args, IReadOnlyCollection<string> flagNames)
+    public Args(ParseResult result)
     {
-        var list = args.ToList();
-        for (int i = 0; i < list.Count; i++)
+        foreach (var child in result.CommandResult.Children)
         {
-            var a = list[i];
-            if (a == "--") { Positionals.AddRange(list.Skip(i + 1)); break; }
-            if (a.StartsWith("--", StringComparison.Ordinal))
+            switch (child)
             {
-                var name = a.Substring(2);
-                string? value = null;
-                int eq = name.IndexOf('=');
-                if (eq >= 0) { value = name.Substring(eq + 1); name = name.Substring(0, eq); }
-                if (flagNames.Contains(name) && value is null) { _flags.Add(name); continue; }
-                if (value is null)
-                {
-                    // Reported by RejectUnknown (an unknown name first) or when the option is read.
-                    if (i + 1 >= list.Count) { _missingValue.Add(name); continue; }
-                    value = list[++i];
-                }
-                if (!_options.TryGetValue(name, out var values)) _options[name] = values = new List<string>();
-                values.Add(value);
-                continue;
+                case OptionResult option when option.Option.ValueType == typeof(bool):
+                    if (result.GetValue((Option<bool>)option.Option)) _flags.Add(Name(option.Option));
+                    break;
+                case OptionResult option:
+                    var name = Name(option.Option);
+                    if (!_options.TryGetValue(name, out var values)) _options[name] = values = new List<string>();
+                    values.AddRange(option.Tokens.Select(t => t.Value));
+                    break;
+                case ArgumentResult argument:
+                    Positionals.AddRange(argument.Tokens.Select(t => t.Value));
+                    break;
             }
-            Positionals.Add(a);
         }
     }
+
+    private static string Name(Option option) => option.Name.TrimStart('-');
 
     public List<string> Positionals { get; } = new();
 
     public bool Flag(string name) => _flags.Contains(name);
 
-    public IReadOnlyList<string> All(string name) { RequireValue(name); return _options.TryGetValue(name, out var v) ? v : new List<string>(); }
+    public IReadOnlyList<string> All(string name) => _options.TryGetValue(name, out var v) ? v : new List<string>();
 
-    public string? One(string name) { RequireValue(name); return _options.TryGetValue(name, out var v) ? v[v.Count - 1] : null; }
+    public string? One(string name) => _options.TryGetValue(name, out var v) && v.Count > 0 ? v[v.Count - 1] : null;
 
-    private void RequireValue(string name)
-    {
-        if (_missingValue.Contains(name)) throw new UsageException($"option --{name} needs a value");
-    }
-
+    /// <summary>Guards a command body against a declaration it does not read: an option the command line declares for
+    /// this command but the body does not know is a programming error, reported as a usage error rather than ignored.</summary>
     public void RejectUnknown(params string[] known)
     {
-        foreach (var k in _options.Keys.Concat(_flags).Concat(_missingValue))
+        foreach (var k in _options.Keys.Concat(_flags))
             if (!known.Contains(k)) throw new UsageException($"unknown option --{k}");
-        foreach (var k in _missingValue)
-            throw new UsageException($"option --{k} needs a value");
     }
 }
 

@@ -1,66 +1,65 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+
 [assembly: System.Runtime.Versioning.SupportedOSPlatform("linux")]
 
 namespace Kvm.Cli;
 
 internal static class Program
 {
-    private const string Usage = """
-        usage: kvmsdk <command> [options]
-
-          abi dump [--include DIR ...] [--version V[+overlay]] [--arch x86_64|arm64] [--entry linux/kvm.h] [--json]
-                                  the ABI the generator sees: struct layouts, constants, ioctls
-          abi diff A B [--arch ...] [--json]
-                                  what changed between two header sets (a vendored version such as 7.3.4 or
-                                  7.3.4+inplace-conversion-v8, or include directories dir[:dir...])
-          abi versions            the vendored header versions and proposed overlays inside this tool
-          generate [--include DIR ... | --version V] [--arch A ...] [--namespace N] [--internal] --out DIR
-                                  write the C# the source generator would produce
-          probe [--host | --guest [--kernel newest|legacy|SUITE:PKG] [--sw-protected]] [--json] [--all-caps]
-                                  what this kernel's KVM can do, through the SDK: on this host if it has a
-                                  usable /dev/kvm, otherwise (or with --guest, --kernel, --sw-protected) in a
-                                  throw-away QEMU guest; --host refuses the guest
-        exit status: 0 done (probe: no FAIL), 1 probe FAIL lines, 2 usage error, 3 nothing to probe
-        """;
-
     private static int Main(string[] args)
     {
+        var root = KvmsdkCommands.Build();
+        var result = root.Parse(args);
+        if (args.Length == 0)
+        {
+            // No command: the overview, on stderr since it is not what was asked for, and a usage status.
+            root.Parse(["--help"]).Invoke(new InvocationConfiguration { Output = Console.Error });
+            return 2;
+        }
+        if (result.Errors.Count > 0)
+            return UsageError(result, FirstProblem(result));
         try
         {
-            if (args.Length == 0 || args[0] is "-h" or "--help" or "help") { Console.Out.WriteLine(Usage); return args.Length == 0 ? 2 : 0; }
-            if (args[0] is "--version")
-            {
-                // The package version (from git, with the commit), not the assembly version, which MinVer keeps at MAJOR.0.0.0.
-                Console.Out.WriteLine(typeof(Program).Assembly
-                    .GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
-                    .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "unknown");
-                return 0;
-            }
-            if (args.Skip(1).Any(a => a is "-h" or "--help")) { Console.Out.WriteLine(Usage); return 0; }
-            var rest = args.Skip(1);
-            switch (args[0])
-            {
-                case "abi" when args.Length >= 2:
-                    var abiArgs = new Args(args.Skip(2), new[] { "json", "notes" });
-                    return args[1] switch
-                    {
-                        "dump" => AbiCommands.Dump(abiArgs),
-                        "diff" => AbiCommands.Diff(abiArgs),
-                        "versions" => AbiCommands.Versions(),
-                        _ => throw new UsageException($"unknown abi command '{args[1]}'"),
-                    };
-                case "probe":
-                    return Probe.ProbeCommand.Run(new Args(rest, new[] { "host", "guest", "json", "all-caps", "sw-protected" }));
-                case "generate":
-                    return GenerateCommand.Run(new Args(rest, new[] { "internal" }));
-                default:
-                    throw new UsageException($"unknown command '{args[0]}'");
-            }
+            return result.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
         catch (UsageException e)
         {
-            Console.Error.WriteLine($"kvmsdk: {e.Message}");
-            Console.Error.WriteLine(Usage);
-            return 2;
+            return UsageError(result, e.Message);
         }
+    }
+
+    private static int UsageError(ParseResult result, string message)
+    {
+        Console.Error.WriteLine($"kvmsdk: {message}");
+        Console.Error.WriteLine($"run '{CommandPath(result.CommandResult)} --help' for its options");
+        return 2;
+    }
+
+    // One message a user can act on, in the words the rest of the tool uses; System.CommandLine's own text otherwise.
+    private static string FirstProblem(ParseResult result)
+    {
+        var command = result.CommandResult.Command;
+        foreach (var token in result.UnmatchedTokens)
+        {
+            if (token.StartsWith('-')) return $"unknown option {token.Split('=')[0]}";
+            if (command.Subcommands.Count > 0) return $"unknown command '{token}' for '{CommandPath(result.CommandResult)}'";
+            if (command.Arguments.Count == 0) return $"{command.Name} takes no arguments (got '{token}')";
+            return $"unexpected argument '{token}'";
+        }
+        var error = result.Errors[0];
+        if (error.SymbolResult is OptionResult { Tokens.Count: 0 } option)
+            return $"option {option.Option.Name} needs a value";
+        if (error.SymbolResult is CommandResult { Command.Subcommands.Count: > 0 } parent && !parent.Children.Any())
+            return $"'{CommandPath(parent)}' needs a command: {string.Join(", ", parent.Command.Subcommands.Select(c => c.Name))}";
+        return error.Message;
+    }
+
+    private static string CommandPath(CommandResult command)
+    {
+        var names = new List<string>();
+        for (SymbolResult? s = command; s is CommandResult c; s = c.Parent)
+            names.Insert(0, c.Parent is null ? "kvmsdk" : c.Command.Name);
+        return string.Join(' ', names);
     }
 }

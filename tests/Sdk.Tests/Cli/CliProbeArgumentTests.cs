@@ -34,9 +34,49 @@ public class CliProbeArgumentTests
     {
         var (rc, output) = Kvmsdk(commandLine.Split(' '));
         Assert.Equal(0, rc);
-        Assert.Contains("usage: kvmsdk", output);
+        Assert.Contains("Usage:", output);
         Assert.Contains("--guest", output);
         Assert.DoesNotContain("PASS", output);   // the probe report's verdicts: no probe ran
+    }
+
+    [Theory]
+    [InlineData("abi --help", "kvmsdk abi [command] [options]")]
+    [InlineData("abi dump --help", "--entry <HEADER>")]
+    [InlineData("abi diff --help", "kvmsdk abi diff <A> <B> [options]")]
+    [InlineData("abi versions --help", "kvmsdk abi versions [options]")]
+    [InlineData("generate --help", "--out <DIR>")]
+    [InlineData("completions --help", "kvmsdk completions <shell>")]
+    public void EveryCommandHasItsOwnHelp(string commandLine, string expected)
+    {
+        var (rc, output) = Kvmsdk(commandLine.Split(' '));
+        Assert.Equal(0, rc);
+        Assert.Contains(expected, output);
+    }
+
+    [Theory]
+    [InlineData("", 2, "Usage:")]
+    [InlineData("frob", 2, "unknown command 'frob' for 'kvmsdk'")]
+    [InlineData("abi", 2, "'kvmsdk abi' needs a command: dump, diff, versions")]
+    [InlineData("abi diff 7.3.4", 2, "")]
+    [InlineData("generate --include", 2, "option --include needs a value")]
+    [InlineData("completions fish", 2, "'fish'")]
+    public void UsageErrorsExitWithTwo(string commandLine, int status, string message)
+    {
+        var (rc, output) = Kvmsdk(commandLine.Length == 0 ? [] : commandLine.Split(' '));
+        Assert.Equal(status, rc);
+        Assert.Contains(message, output);
+    }
+
+    [Fact]
+    public void CompletionAsksTheToolWhatComesNext()
+    {
+        var (rc, script) = Kvmsdk(["completions", "bash"]);
+        Assert.Equal(0, rc);
+        Assert.Contains("complete -o default -F _kvmsdk_complete kvmsdk", script);
+        // The script's question, asked directly: what completes "probe --ke" at its end.
+        var (rc2, answer) = Kvmsdk(["[suggest:10]", "probe --ke"]);
+        Assert.Equal(0, rc2);
+        Assert.Equal("--kernel", answer.Trim());
     }
 
     [Fact]
