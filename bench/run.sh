@@ -11,12 +11,4 @@ if [ -r /dev/kvm ]; then
   # Per-exit cost, whole processes: C vs raw P/Invoke vs typed Run(), interleaved (bench/results/run-loop.txt).
   bench/run-loop.sh
 fi
-V=uapi-headers/$(cat uapi-headers/DEFAULT)
-if command -v hyperfine >/dev/null && command -v bindgen >/dev/null; then
-  dotnet build src/Cli -c Release -v q -nologo
-  hyperfine -w 2 -r 15 -N --export-markdown bench/results/cli-vs-bindgen.md \
-    "bindgen $V/linux/kvm.h -o /tmp/kvm-bindgen.rs -- -I $V/x86_64-linux-gnu -I $V" \
-    "dotnet src/Cli/bin/Release/net10.0/Kvm.Sdk.Cli.dll generate --arch x86_64 --include $V/x86_64-linux-gnu --include $V --out /tmp/kvm-generated"
-else
-  echo "bench: install hyperfine and bindgen (apt) for the whole-process comparison"
-fi
+bench/cli-vs-bindgen.sh

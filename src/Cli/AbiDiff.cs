@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.Json;
 using Kvm.Generators.Model;
 
 namespace Kvm.Cli;
@@ -88,8 +87,14 @@ internal sealed class AbiDiff
         return sb.ToString();
     }
 
-    public string ToJson() => JsonSerializer.Serialize(new
+    public string ToJson() => JsonText.Write(w =>
     {
-        from = A, to = B, added = Added, removed = Removed, renumbered = Renumbered, layoutChanged = LayoutChanged, collisions = Collisions,
-    }, new JsonSerializerOptions { WriteIndented = true }) + "\n";
+        w.WriteString("from", A);
+        w.WriteString("to", B);
+        JsonText.WriteStrings(w, "added", Added);
+        JsonText.WriteStrings(w, "removed", Removed);
+        JsonText.WriteStrings(w, "renumbered", Renumbered);
+        JsonText.WriteStrings(w, "layoutChanged", LayoutChanged);
+        JsonText.WriteStrings(w, "collisions", Collisions);
+    });
 }

@@ -102,7 +102,7 @@ internal static class ProbeCommand
         {
             var self = Environment.ProcessPath!;
             var command = Path.GetFileNameWithoutExtension(self) == "dotnet"
-                ? new[] { self, typeof(ProbeCommand).Assembly.Location }
+                ? new[] { self, Path.Combine(AppContext.BaseDirectory, "Kvm.Sdk.Cli.dll") }
                 : new[] { self };
             var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
             foreach (var a in new[] { Path.Combine(runner, "run.sh"), "--quiet", "--kernel", kernel, "--share", share.FullName })

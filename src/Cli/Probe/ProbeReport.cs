@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.Json;
 
 namespace Kvm.Cli.Probe;
 
@@ -26,18 +25,45 @@ internal sealed class ProbeReport
 
     public int Failures => Checks.Count(c => c.Verdict == Verdict.Fail);
 
-    public string ToJson() => JsonSerializer.Serialize(new
+    // Written field by field (no reflection), so the native single-file tool serializes exactly what the JIT'd one does.
+    public string ToJson() => JsonText.Write(w =>
     {
-        where = Where,
-        kernel = Kernel,
-        architecture = Architecture,
-        apiVersion = ApiVersion,
-        bindings = Bindings,
-        vmTypes = VmTypes,
-        capabilities = Capabilities.Select(c => new { name = c.Name, number = c.Number, system = c.System, vm = c.PerVmType }),
-        checks = Checks.Select(c => new { name = c.Name, vmType = c.VmType, verdict = c.Verdict.ToString().ToLowerInvariant(), detail = c.Detail }),
-        summary = new { pass = Checks.Count(c => c.Verdict == Verdict.Pass), fail = Failures, unsupported = Checks.Count(c => c.Verdict == Verdict.Unsupported) },
-    }, new JsonSerializerOptions { WriteIndented = true }) + "\n";
+        w.WriteString("where", Where);
+        w.WriteString("kernel", Kernel);
+        w.WriteString("architecture", Architecture);
+        w.WriteNumber("apiVersion", ApiVersion);
+        w.WriteString("bindings", Bindings);
+        JsonText.WriteStrings(w, "vmTypes", VmTypes);
+        w.WriteStartArray("capabilities");
+        foreach (var c in Capabilities)
+        {
+            w.WriteStartObject();
+            w.WriteString("name", c.Name);
+            w.WriteNumber("number", c.Number);
+            w.WriteNumber("system", c.System);
+            w.WriteStartObject("vm");
+            foreach (var (type, answer) in c.PerVmType) w.WriteNumber(type, answer);
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteStartArray("checks");
+        foreach (var c in Checks)
+        {
+            w.WriteStartObject();
+            w.WriteString("name", c.Name);
+            w.WriteString("vmType", c.VmType);
+            w.WriteString("verdict", c.Verdict.ToString().ToLowerInvariant());
+            w.WriteString("detail", c.Detail);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteStartObject("summary");
+        w.WriteNumber("pass", Checks.Count(c => c.Verdict == Verdict.Pass));
+        w.WriteNumber("fail", Failures);
+        w.WriteNumber("unsupported", Checks.Count(c => c.Verdict == Verdict.Unsupported));
+        w.WriteEndObject();
+    });
 
     public string ToText(bool allCapabilities)
     {
