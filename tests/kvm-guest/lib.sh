@@ -2,7 +2,12 @@
 # Helpers shared by run.sh and build-kvm-modules.sh (sourced, not executed).
 # Nothing here changes the system's apt state: every apt call uses a private configuration under the cache.
 
-KG_CACHE=${KVM_GUEST_CACHE:-/var/cache/kvm-sdk}
+# The shared cache under /var/cache for root (CI, setup-machine.sh); a user who cannot write there gets their own,
+# so `kvmsdk probe` as non-root does not fail on the cache's lock file.
+if [ -n "${KVM_GUEST_CACHE:-}" ]; then KG_CACHE=$KVM_GUEST_CACHE
+elif [ "$(id -u)" = 0 ] || [ -w /var/cache/kvm-sdk ] || { [ ! -e /var/cache/kvm-sdk ] && [ -w /var/cache ]; }; then KG_CACHE=/var/cache/kvm-sdk
+else KG_CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/kvm-sdk; fi
+mkdir -p "$KG_CACHE" 2>/dev/null || true
 export PATH=$PATH:/usr/sbin:/sbin
 
 kg_log() { echo "kvm-guest: $*" >&2; }

@@ -29,7 +29,10 @@ step() {
 }
 common=(-c Release -r linux-arm64 -p:InvariantGlobalization=true -nologo)
 step "kernel tests (self-contained)" dotnet publish "$ROOT/tests/Sdk.KernelTests" "${common[@]}" --self-contained -o "$OUT/tests"
-step "kvmsdk (self-contained)" dotnet publish "$ROOT/src/Cli" "${common[@]}" --self-contained -o "$OUT/kvmsdk"
+# kvmsdk as users get the arm64 download: the NativeAOT single file (its probe then checks the native tool on a real
+# arm64 KVM in every arm64 lane).
+step "kvmsdk (NativeAOT)" dotnet publish "$ROOT/src/Cli" "${common[@]}" -p:KvmsdkNative=true \
+  -p:CppCompilerAndLinker="$CLANG" -p:ObjCopyName=aarch64-linux-gnu-objcopy -o "$OUT/kvmsdk"
 # gcc cannot be the cross linker here: the ILCompiler targets pass --target=aarch64-linux-gnu, which only clang takes.
 step "sample (NativeAOT)" dotnet publish "$ROOT/samples/GuestMemfdVmm" "${common[@]}" -p:KvmAot=true \
   -p:CppCompilerAndLinker="$CLANG" -p:ObjCopyName=aarch64-linux-gnu-objcopy -o "$OUT/sample"
