@@ -33,7 +33,7 @@ PUB=${ARM64_PUBLISH_DIR:-$ROOT/artifacts/arm64-guest-apps}
 if [ -z "${ARM64_PUBLISH_DIR:-}" ]; then
   "$HERE/publish.sh" "$PUB" || fail "publishing for linux-arm64 failed"
 fi
-for f in tests/Kvm.Sdk.KernelTests kvmsdk/Kvm.Sdk.Cli sample/GuestMemfdVmm; do
+for f in tests/Kvm.Sdk.KernelTests kvmsdk/kvmsdk sample/GuestMemfdVmm; do
   [ -x "$PUB/$f" ] || fail "no published linux-arm64 $f in $PUB"
 done
 
@@ -47,7 +47,7 @@ filter=(${ARM64_TEST_FILTER:-})
 {
   echo "/ro/tests/Kvm.Sdk.KernelTests -noColor -noLogo -parallelMode none ${filter[*]} -result-xml /share/results.xml"
   echo 'rc=$?'
-  echo '/ro/kvmsdk/Kvm.Sdk.Cli probe --host --all-caps --where "arm64 lane guest" --out /share/probe > /dev/null 2> /share/probe.err'
+  echo '/ro/kvmsdk/kvmsdk probe --host --all-caps --where "arm64 lane guest" --out /share/probe > /dev/null 2> /share/probe.err'
   echo '/ro/sample/GuestMemfdVmm > /share/sample.txt 2>&1; echo "exit status $?" >> /share/sample.txt'
   echo 'exit $rc'
 } > "$SHARE/guest.sh"

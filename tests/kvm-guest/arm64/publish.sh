@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # publish.sh DIR - the three .NET programs the arm64 lanes run in the guest, built for linux-arm64 on this x86 host:
 #   DIR/tests/Kvm.Sdk.KernelTests  the kernel tests: self-contained, not AOT (xunit needs reflection)
-#   DIR/kvmsdk/Kvm.Sdk.Cli         the kvmsdk tool (probe): self-contained
+#   DIR/kvmsdk/kvmsdk              the kvmsdk tool (probe): NativeAOT single file
 #   DIR/sample/GuestMemfdVmm       the sample VMM: NativeAOT, cross-linked by clang with the aarch64 binutils
 # The guest has no .NET, so everything carries its runtime. Skipped when DIR holds a publish of the same sources
 # (the three lanes share one). Concurrent callers serialise on a lock next to DIR.
