@@ -39,6 +39,13 @@ if [ "${PACKAGE_TEST:-1}" = 1 ] && [ -x tests/package/run.sh ]; then
   if [ -s "$OUT/package.counts" ]; then cat "$OUT/package.counts" >> "$OUT/counts.txt"; else echo "0 1 0" >> "$OUT/counts.txt"; rc=1; fi
 fi
 
+# The newcomer test: the README's commands word for word (package, tour, tool install, every --help, the refusals).
+if [ "${NEWCOMER_TEST:-1}" = 1 ] && [ -x tests/newcomer/run.sh ]; then
+  echo "=== newcomer test ==="
+  LANE_OUT="$OUT" tests/newcomer/run.sh || rc=1
+  if [ -s "$OUT/newcomer.counts" ]; then cat "$OUT/newcomer.counts" >> "$OUT/counts.txt"; else echo "0 1 0" >> "$OUT/counts.txt"; rc=1; fi
+fi
+
 awk '{p+=$1; f+=$2; s+=$3} END {printf "tests: %d passed, %d failed, %d skipped\n", p, f, s}' "$OUT/counts.txt"
 awk '{f+=$2} END {exit f > 0}' "$OUT/counts.txt" || rc=1
 exit $rc

@@ -16,9 +16,10 @@ mkdir -p "$HOME"
 pass=0; fail=0
 ok() { echo "newcomer: PASS $1"; pass=$((pass+1)); }
 bad() { echo "newcomer: FAIL $1"; fail=$((fail+1)); }
-finish() { rm -rf "$ROOT/MyVmm" "$W"; echo "$pass $fail 0" > "$OUT/newcomer.counts"; echo "newcomer test: $pass passed, $fail failed"; [ "$fail" = 0 ]; exit $?; }
+finish() { rm -rf "$W"; echo "$pass $fail 0" > "$OUT/newcomer.counts"; echo "newcomer test: $pass passed, $fail failed"; [ "$fail" = 0 ]; exit $?; }
 cd "$ROOT"
-[ ! -e MyVmm ] || { bad "the clone already has a MyVmm directory (the README creates it)"; finish; }
+MYVMM=$HOME/MyVmm
+before=$(git status --porcelain)
 
 # The Nth ```LANG block after a README heading.
 block() {  # heading lang n
@@ -33,16 +34,16 @@ block() {  # heading lang n
 # --- 1. the package, the tour ------------------------------------------------------------------------------------
 block "## Use the package" sh 1 > "$W/package.sh"
 if [ -s "$W/package.sh" ] && bash -e "$W/package.sh" > "$W/package.log" 2>&1 \
-   && grep -qE '<PackageReference Include="Kvm.Sdk" Version="[0-9]+\.[0-9]+\.[0-9]+-' MyVmm/MyVmm.csproj; then
-  ok "README 'Use the package': pack, new console, nuget.config, add package ($(grep -oE 'Kvm.Sdk" Version="[^"]+' MyVmm/MyVmm.csproj | cut -d'"' -f3))"
+   && grep -qE '<PackageReference Include="Kvm.Sdk" Version="[0-9]+\.[0-9]+\.[0-9]+-' "$MYVMM/MyVmm.csproj" && [ "$(git status --porcelain)" = "$before" ]; then
+  ok "README 'Use the package': pack, new console, nuget.config, add package ($(grep -oE 'Kvm.Sdk" Version="[^"]+' "$MYVMM/MyVmm.csproj" | cut -d'"' -f3)); the clone is untouched"
 else tail -20 "$W/package.log"; bad "README 'Use the package' commands"; finish; fi
 
-block "## A five-minute tour" csharp 1 > MyVmm/Program.cs
-if (cd MyVmm && dotnet build -nologo -v q > "$W/tour-build.log" 2>&1); then ok "the tour, pasted into Program.cs, builds against the package"
+block "## A five-minute tour" csharp 1 > "$MYVMM/Program.cs"
+if (cd "$MYVMM" && dotnet build -nologo -v q > "$W/tour-build.log" 2>&1); then ok "the tour, pasted into Program.cs, builds against the package"
 else grep -E 'error' "$W/tour-build.log" | head -5; bad "the tour does not build"; finish; fi
-TOUR=$ROOT/MyVmm/bin/Debug/net10.0/MyVmm.dll
+TOUR=$MYVMM/bin/Debug/net10.0/MyVmm.dll
 if [ -c /dev/kvm ] && [ -w /dev/kvm ]; then
-  host_out=$(cd MyVmm && timeout 120 dotnet run --no-build 2>&1)
+  host_out=$(cd "$MYVMM" && timeout 120 dotnet run --no-build 2>&1)
   if [ "$host_out" = "port 0x10: 42" ]; then ok "the tour on this host's /dev/kvm prints 'port 0x10: 42'"
   else echo "$host_out" | tail -5; bad "the tour on this host printed '$host_out'"; fi
 else echo "newcomer: this host has no usable /dev/kvm; the tour runs in the newest lane only"; fi
