@@ -4,6 +4,10 @@ namespace Kvm;
 
 public sealed partial class VmFd
 {
+    /// <summary>arm64: the vCPU features (<see cref="Arm64VcpuFeatures.PowerOff"/> aside) the VM's first
+    /// <see cref="VcpuFd.InitArm64(Arm64VcpuFeatures)"/> fixed for all its vCPUs; null before. No ioctl.</summary>
+    public Arm64VcpuFeatures? Arm64VcpuFeatures { get; internal set; }
+
     /// <summary>arm64: <c>KVM_ARM_PREFERRED_TARGET</c>: the <c>struct kvm_vcpu_init</c> the kernel prefers for this
     /// host (its <c>target</c> set, no features). No capability gates it on arm64.</summary>
     /// <exception cref="PlatformNotSupportedException">Not an arm64 VM.</exception>
