@@ -23,7 +23,10 @@ internal static class Arm64Machine
         // --- The VM and its GICv3. The GIC is a device (KVM_CREATE_DEVICE) with its distributor and redistributor
         // placed in guest-physical space; it is initialised once every vCPU exists.
         using var kvm = KvmSystem.Open();
-        using var vm = kvm.CreateVm();
+        // --protected: a pKVM protected VM, whose memory the host loses once the guest touches it. pKVM 7.3 maps a
+        // protected VM's memory by pinning the memslot's userspace pages, which guest_memfd pages cannot be (EIO at
+        // the first fault), so its RAM is host memory.
+        using var vm = options.Protected ? kvm.CreateVm(VmType.Arm64Protected()) : kvm.CreateVm();
         using var gic = VGicV3.Create(vm);
         gic.SetDistributorBase(layout.GicDistBase);
         gic.SetRedistributorBase(layout.GicRedistBase);
@@ -34,7 +37,7 @@ internal static class Arm64Machine
         var gmemFlags = GuestMemfdFlags.GUEST_MEMFD_FLAG_MMAP | GuestMemfdFlags.GUEST_MEMFD_FLAG_INIT_SHARED;
         HostMapping ram;
         SlotHandle slot;
-        if (vm.GuestMemfd is { } gmemFeature && (gmemFeature.SupportedFlags & gmemFlags) == gmemFlags)
+        if (!options.Protected && vm.GuestMemfd is { } gmemFeature && (gmemFeature.SupportedFlags & gmemFlags) == gmemFlags)
         {
             using var gmem = gmemFeature.Create(layout.RamSize, gmemFlags);
             var mapping = gmem.Map();
@@ -47,7 +50,7 @@ internal static class Arm64Machine
         }
         using var ramOwner = ram;
         using var slotOwner = slot;
-        Console.Error.WriteLine($"linuxvmm: {options.MemoryMiB} MiB of RAM in {(ram is GmemMapping ? "guest_memfd" : "host memory")}, kernel {kvm.Capabilities.Scope}, arm64");
+        Console.Error.WriteLine($"linuxvmm: {options.MemoryMiB} MiB of RAM in {(ram is GmemMapping ? "guest_memfd" : "host memory")}, kernel {kvm.Capabilities.Scope}, arm64 {vm.Type}");
 
         // --- The vCPU: PSCI 0.2 (the kernel powers off through it), then the GIC's init for the vCPUs that exist.
         using var vcpu = vm.CreateVcpu(0);
