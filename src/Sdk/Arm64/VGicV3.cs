@@ -121,6 +121,20 @@ public sealed class VGicV3 : IDisposable
         Device.SetAttribute(A.KVM_DEV_ARM_VGIC_GRP_DIST_REGS, offset, value);
     }
 
+    /// <summary>The line levels of 32 interrupts from <paramref name="firstIntid"/> (a multiple of 32), bit n for
+    /// INTID first + n: <c>KVM_DEV_ARM_VGIC_GRP_LEVEL_INFO</c> with <c>VGIC_LEVEL_INFO_LINE_LEVEL</c>. For a
+    /// level-sensitive interrupt this is where userspace sees the line <c>KVM_IRQ_LINE</c> drove: a userspace read of
+    /// <c>GICD_ISPENDR</c> shows only the latched (edge or software) pending state.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="firstIntid"/> is not a multiple of 32 in 32..1023.</exception>
+    /// <exception cref="KvmException">EBUSY: a vCPU is running; ENXIO/EINVAL: not initialised, or beyond the line count.</exception>
+    public uint ReadLineLevels(int firstIntid)
+    {
+        if (firstIntid is < 32 or > 1023 || firstIntid % 32 != 0)
+            Fail.Range(nameof(firstIntid), firstIntid, "line levels are read 32 at a time from an SPI INTID that is a multiple of 32 (the mask KVM_DEV_ARM_VGIC_LINE_LEVEL_INTID_MASK keeps 10 bits)");
+        var attr = ((ulong)A.VGIC_LEVEL_INFO_LINE_LEVEL << A.KVM_DEV_ARM_VGIC_LINE_LEVEL_INFO_SHIFT) | (uint)firstIntid;
+        return Device.GetAttribute<uint>(A.KVM_DEV_ARM_VGIC_GRP_LEVEL_INFO, attr);
+    }
+
     private static void RequireDistOffset(uint offset)
     {
         if (offset % 4 != 0 || offset >= DistributorSize)
