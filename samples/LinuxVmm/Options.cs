@@ -3,7 +3,7 @@ using System.Globalization;
 namespace LinuxVmm;
 
 /// <summary>The command line of the sample.</summary>
-internal sealed record Options(string Kernel, string Initrd, ulong MemoryMiB, string CommandLine, string? Expect)
+internal sealed record Options(string Kernel, string Initrd, ulong MemoryMiB, string CommandLine, string? Expect, bool Protected = false)
 {
     /// <summary>Linux on this machine: the console on COM1, no PCI or ACPI to probe, and reboot through the i8042 reset
     /// line so that the VMM sees it (a PC without ACPI cannot power off).</summary>
@@ -14,6 +14,16 @@ internal sealed record Options(string Kernel, string Initrd, ulong MemoryMiB, st
     {
         string? kernel = null, initrd = null, expect = null, cmdline = DefaultCommandLine;
         ulong mem = 256;
+        var isProtected = false;
+        var rest = new List<string>();
+        foreach (var a in args)
+        {
+            if (a == "--protected")
+                isProtected = true;   // arm64: a pKVM protected VM (KVM_VM_TYPE_ARM_PROTECTED), from host memory
+            else
+                rest.Add(a);
+        }
+        args = [.. rest];
         for (var i = 0; i + 1 < args.Length; i += 2)
         {
             switch (args[i])
@@ -26,6 +36,6 @@ internal sealed record Options(string Kernel, string Initrd, ulong MemoryMiB, st
                 default: return null;
             }
         }
-        return kernel is null || initrd is null || args.Length % 2 != 0 ? null : new Options(kernel, initrd, mem, cmdline, expect);
+        return kernel is null || initrd is null || args.Length % 2 != 0 ? null : new Options(kernel, initrd, mem, cmdline, expect, isProtected);
     }
 }

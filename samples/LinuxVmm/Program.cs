@@ -13,11 +13,14 @@ using Kvm.Interop;
 using LinuxVmm;
 
 var options = Options.Parse(args);
-if (options is null)
+if (options is null || (options.Protected && System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture != System.Runtime.InteropServices.Architecture.Arm64))
 {
-    Console.Error.WriteLine("usage: LinuxVmm --kernel vmlinuz --initrd initramfs.cpio.gz [--mem-mib 256] [--cmdline \"...\"] [--expect MARKER]");
+    Console.Error.WriteLine("usage: LinuxVmm --kernel vmlinuz --initrd initramfs.cpio.gz [--mem-mib 256] [--cmdline \"...\"] [--expect MARKER] [--protected (arm64 pKVM)]");
     return 3;
 }
+// arm64 is its own machine model (a GICv3, a device tree, a PL011): Arm64/Arm64Machine.cs reads the same way.
+if (System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture == System.Runtime.InteropServices.Architecture.Arm64)
+    return LinuxVmm.Arm64.Arm64Machine.Run(options);
 var clock = Stopwatch.StartNew();
 
 // --- The VM. A PC's interrupt controllers (PIC, IOAPIC, local APICs) and its timer (PIT) are KVM's own: they must

@@ -11,7 +11,7 @@ namespace Kvm;
 /// irqfds and the PIT. The split irqchip (LAPIC only, <c>KVM_CAP_SPLIT_IRQCHIP</c> through <c>KVM_ENABLE_CAP</c>)
 /// is not created here.
 /// </summary>
-public sealed unsafe class IrqchipFeature
+public sealed unsafe partial class IrqchipFeature
 {
     private readonly VmFd _vm;
     private readonly IKvmSyscalls _sys;

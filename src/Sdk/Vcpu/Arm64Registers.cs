@@ -33,4 +33,26 @@ public static class Arm64Registers
 
     /// <summary>PSTATE: <c>regs.pstate</c>.</summary>
     public static ulong Pstate => Core(RegsBase + (ulong)Marshal.OffsetOf<Interop.Arm64.user_pt_regs>(nameof(Interop.Arm64.user_pt_regs.pstate)));
+
+    private static readonly ulong FpBase = (ulong)Marshal.OffsetOf<Interop.Arm64.kvm_regs>(nameof(Interop.Arm64.kvm_regs.fp_regs));
+
+    /// <summary>The id of a core register of another width: <c>KVM_REG_ARM64 | size | KVM_REG_ARM_CORE | offset / 4</c>.</summary>
+    private static ulong Core(ulong offset, ulong size) =>
+        KvmConstants.KVM_REG_ARM64 | size | (ulong)Interop.Arm64.ArchConstants.KVM_REG_ARM_CORE | (offset / sizeof(uint));
+
+    /// <summary>FP/SIMD register V<paramref name="n"/> (0..31), 128 bits (<c>KVM_REG_SIZE_U128</c>):
+    /// <c>fp_regs.vregs[n]</c>; read it with <see cref="VcpuFd.GetOneReg128"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="n"/> is not 0..31.</exception>
+    public static ulong V(int n)
+    {
+        if (n is < 0 or > 31)
+            Fail.Range(nameof(n), n, "arm64 FP/SIMD registers are V0..V31");
+        return Core(FpBase + (ulong)n * 16, KvmConstants.KVM_REG_SIZE_U128);
+    }
+
+    /// <summary>FPSR, 32 bits (<c>KVM_REG_SIZE_U32</c>): <c>fp_regs.fpsr</c>; read it with <see cref="VcpuFd.GetOneReg32"/>.</summary>
+    public static ulong Fpsr => Core(FpBase + (ulong)Marshal.OffsetOf<Interop.Arm64.user_fpsimd_state>(nameof(Interop.Arm64.user_fpsimd_state.fpsr)), KvmConstants.KVM_REG_SIZE_U32);
+
+    /// <summary>FPCR, 32 bits: <c>fp_regs.fpcr</c>.</summary>
+    public static ulong Fpcr => Core(FpBase + (ulong)Marshal.OffsetOf<Interop.Arm64.user_fpsimd_state>(nameof(Interop.Arm64.user_fpsimd_state.fpcr)), KvmConstants.KVM_REG_SIZE_U32);
 }

@@ -14,6 +14,8 @@
 #   --env K=V       environment variable for the guest command (repeatable)
 #   --info FILE     write "kernel=<version>" and "kvm_mode=<mode>" lines there after the run
 #   --timeout SEC   whole-run limit per boot (default 900); --boot-timeout SEC: init must be reached (default 180)
+#   --print-kernel  only fetch the kernel and userland (into the cache) and print the arm64 Image's path, then the
+#                   arm64 busybox-static's path, one a line; no guest, no COMMAND (LinuxVmm's boot uses both)
 #   --tries N       boots tried when the guest never reaches init (default 3)
 #   --mem M / --smp N / --cpu MODEL   QEMU settings (default 2G / 2 / max,pauth=off,sve=off,sme=off: with SVE the
 #                   .NET test process dies of SIGSEGV under QEMU 7.2 TCG; see README.md)
@@ -28,6 +30,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 SUITE=trixie-backports KARGS="" SHARE="" RO="" INFO="" TIMEOUT=900 BOOT_TIMEOUT=180 TRIES=3
 MEM=2G SMP=2 CPU=max,pauth=off,sve=off,sme=off
 GENV=()
+PRINT_KERNEL=0
 while [ $# -gt 0 ]; do
   case $1 in
     --suite) SUITE=$2; shift 2;;
@@ -39,6 +42,7 @@ while [ $# -gt 0 ]; do
     --timeout) TIMEOUT=$2; shift 2;;
     --boot-timeout) BOOT_TIMEOUT=$2; shift 2;;
     --tries) TRIES=$2; shift 2;;
+    --print-kernel) PRINT_KERNEL=1; shift;;
     --mem) MEM=$2; shift 2;;
     --smp) SMP=$2; shift 2;;
     --cpu) CPU=$2; shift 2;;
@@ -47,7 +51,7 @@ while [ $# -gt 0 ]; do
     *) echo "run.sh: unknown option $1 (use -- before the guest command)" >&2; exit 2;;
   esac
 done
-[ $# -gt 0 ] || { echo "run.sh: no guest command (usage: run.sh [options] -- <command...>)" >&2; exit 2; }
+[ $# -gt 0 ] || [ "$PRINT_KERNEL" = 1 ] || { echo "run.sh: no guest command (usage: run.sh [options] -- <command...>)" >&2; exit 2; }
 export PATH=$PATH:/usr/sbin:/sbin
 CACHE=${KVM_GUEST_CACHE:-/var/cache/kvm-sdk}/arm64
 MIRROR=${MIRROR:-$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources)}
@@ -194,6 +198,7 @@ EOT
 
 flock 9
 prepare
+if [ "$PRINT_KERNEL" = 1 ]; then echo "$K/vmlinuz"; echo "$U/root/bin/busybox"; exit 0; fi
 flock -u 9
 log "prepared kernel $KVER in $(elapsed) s"
 
