@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# publish.sh DIR - the three .NET programs the arm64 lanes run in the guest, built for linux-arm64 on this x86 host:
+# publish.sh DIR - the four .NET programs the arm64 lanes run in the guest, built for linux-arm64 on this x86 host:
 #   DIR/tests/Kvm.Sdk.KernelTests  the kernel tests: self-contained, not AOT (xunit needs reflection)
 #   DIR/kvmsdk/kvmsdk              the kvmsdk tool (probe): NativeAOT single file
 #   DIR/sample/GuestMemfdVmm       the sample VMM: NativeAOT, cross-linked by clang with the aarch64 binutils
