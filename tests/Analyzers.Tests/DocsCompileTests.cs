@@ -57,8 +57,12 @@ public class DocsCompileTests
         Assert.True(AllBlocks().Sum(b => b.Blocks.Count) >= 20);
     }
 
+    // Every namespace of the SDK, as a page's "using Kvm.Fdt;" would bring in (a fragment shows no usings).
+    private static readonly string SdkUsings = string.Concat(typeof(Kvm.VmFd).Assembly.GetExportedTypes()
+        .Select(t => t.Namespace).Where(n => n is not null).Distinct().Order(StringComparer.Ordinal).Select(n => $"using {n}; "));
+
     private static string AsFragment(DocBlock block) =>
-        "using System; using Kvm; using Kvm.Interop;\n#pragma warning disable CS0168, CS0219, CS8321\n"
+        "using System; " + SdkUsings + "\n#pragma warning disable CS0168, CS0219, CS8321\n"
         + $"internal static class Snippet {{ {Context}\n internal static unsafe void Run() {{\n{block.Context}\n#line 1\n{block.Code}\n}} }}\n{block.Declarations}\n";
 
     private static SyntaxTree ImplicitUsings() => CSharpSyntaxTree.ParseText(
