@@ -43,42 +43,39 @@ public sealed class MemoryAttributesRule : KvmRule
 
     private static void AnalyzeSdkCall(OperationAnalysisContext ctx, KvmSymbols s, IInvocationOperation inv)
     {
-        if (Ops.Argument(inv, "attributes") is not { } a || Constants.Of(a.Value) is not { } attrs || attrs == 0)
+        if (Ops.Argument(inv, "attributes") is not { } a || ValueFlow.Constants(a.Value) is not { } values)
             return;
-        var receiver = Ops.Receiver(inv) is { } r ? Ops.Unwrap(r) : null;
-        ISymbol? vm;
-        var direct = false;
+        ulong attrs = 0;
+        foreach (var v in values)
+            attrs |= v;
+        if (attrs == 0)
+            return;
+        // The VM: `vm.MemoryAttributes`, `machine.Vm.MemoryAttributes`, or a local holding either.
+        var receiver = Ops.Receiver(inv);
+        if (VmFacts.OwnersOf(receiver, s.VmMemoryAttributes) is not { Count: 1 } owners)
+            return;
+        var vmExpr = owners[0];
+        var direct = receiver is not null && Ops.Unwrap(receiver) is IPropertyReferenceOperation;
+        var vm = Ops.ReferencedSymbol(vmExpr);
+        var vmName = vm?.Name ?? vmExpr.Syntax.ToString();
         var root = Ops.Root(inv);
-        if (receiver is IPropertyReferenceOperation pr && SymbolEqualityComparer.Default.Equals(pr.Property, s.VmMemoryAttributes))
-        {
-            vm = Ops.ReferencedSymbol(pr.Instance);
-            direct = true;
-        }
-        else if (receiver is ILocalReferenceOperation l)
-        {
-            vm = FeatureOwner(s, root, l.Local);
-        }
-        else
-        {
-            return;
-        }
-        if (vm is null)
-            return;
         var call = $"{inv.TargetMethod.ContainingType.Name}.{inv.TargetMethod.Name}";
 
-        if (vm is ILocalSymbol vmLocal && NoPrivateMemoryTypeOf(s, root, vmLocal) is { } typeName)
+        var (cls, typeName) = VmFacts.TypeOf(s, vmExpr);
+        if (cls == VmFacts.TypeClass.NoPrivate)
         {
-            ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.NoPrivateMemory, inv.Syntax.GetLocation(), vmLocal.Name, typeName,
+            ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.NoPrivateMemory, inv.Syntax.GetLocation(), vmName, typeName,
                 (attrs & s.AttributePrivate) != 0 ? "KVM_MEMORY_ATTRIBUTE_PRIVATE" : $"attributes 0x{attrs:X}"));
             return;
         }
         if ((attrs & s.AttributePrivate) == 0)
             return;
-        var why = TargetAbi.InPlaceConversionReason(ctx.Options, inv.Syntax.SyntaxTree) ?? EvidenceReason(s, root, vm, inv);
+        var why = TargetAbi.InPlaceConversionReason(ctx.Options, inv.Syntax.SyntaxTree) ??
+                  (vm is null ? null : EvidenceReason(s, root, vm, inv));
         if (why is null)
             return;
         var props = ImmutableDictionary<string, string?>.Empty;
-        if (direct && attrs == s.AttributePrivate && s.InPlaceConversionV8 is not null && HasGmemSlot(s, root, vm))
+        if (direct && vm is not null && Constants.Of(a.Value) == s.AttributePrivate && s.InPlaceConversionV8 is not null && HasGmemSlot(s, root, vm))
             props = props.Add(FixableKey, "true");
         ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.PrivateThroughVm, inv.Syntax.GetLocation(), props, call, why));
     }

@@ -394,7 +394,7 @@ class Ok8
         var vm = kvm.CreateVm();
         try
         {
-            vm.Memslots.Add(0, kvm.AllocateHostMemory(0x1000), 0, 0x1000);
+            vm.Memslots.Add(0, kvm.AllocateHostMemory(0x1000), 0, 0x1000); // expect: KVM1006
             return vm;
         }
         catch

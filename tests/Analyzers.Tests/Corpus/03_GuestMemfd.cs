@@ -56,7 +56,7 @@ class M6
 {
     public GmemMapping? Load(VmFd vm)
     {
-        if (vm.GuestMemfd?.Create(0x10000) is { } g)
+        if (vm.GuestMemfd?.Create(0x10000) is { } g) // expect: KVM1006
             return g.Map(); // expect: KVM1005
         return null;
     }
