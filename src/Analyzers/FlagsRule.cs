@@ -31,7 +31,12 @@ public sealed class FlagsRule : KvmRule
                 if ((f & s.GmemFlagMmap) != 0)
                     return;
             var name = Ops.ReferencedSymbol(r)?.Name ?? r.Syntax.ToString();
-            ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.MapWithoutMmapFlag, map.Syntax.GetLocation(), name));
+            // The fix edits the creation, so it is offered (as an additional location) only when there is one.
+            var creates = VmFacts.Created(r, s.GuestMemfdFeature, "Create");
+            var extra = creates is { Count: 1 } && creates[0].Syntax.SyntaxTree == map.Syntax.SyntaxTree
+                ? new[] { creates[0].Syntax.GetLocation() }
+                : System.Array.Empty<Location>();
+            ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.MapWithoutMmapFlag, map.Syntax.GetLocation(), extra, name));
         });
     }
 

@@ -32,9 +32,9 @@ public class DispatchTests
                 var r = new kvm_userspace_memory_region2 { memory_size = {|KVM1003:5000|}, flags = {|KVM1004:0x80|} };
                 // "Ioctl": the capability rule.
                 var arg = new kvm_create_guest_memfd { size = 4096 };
-                Sys.Ioctl(0, {|KVM2001:KvmIoctls.KVM_CREATE_GUEST_MEMFD|}, ref arg);
+                var rc = Sys.Ioctl(0, {|KVM2001:KvmIoctls.KVM_CREATE_GUEST_MEMFD|}, ref arg);
                 // Other names reach no rule.
-                Console.WriteLine(r.slot);
+                Console.WriteLine(r.slot + rc);
             }
         }
         """);

@@ -46,8 +46,9 @@ public class HandleLifetimeTests
     [Fact]
     public Task Handles_handed_on_are_silent() => Verify.Analyzer<HandleLifetimeRule>("""
         using System.Collections.Generic;
-        class C
+        class C : IDisposable
         {
+            public void Dispose() => _vm?.Dispose();
             VmFd? _vm;
             readonly List<VcpuFd> _vcpus = new();
             VmFd Create(KvmSystem kvm) => kvm.CreateVm();
