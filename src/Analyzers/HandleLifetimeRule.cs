@@ -230,7 +230,7 @@ public sealed class HandleLifetimeRule : KvmRule
                 return true;
         var method = p.ContainingSymbol;
         if (!method.Locations.IsEmpty && method.Locations[0].IsInSource)
-            return true; // this compilation's own method: its contract is not visible here
+            return KeepsParameter(p); // this compilation's own method: does its body keep or pass on the parameter?
         if (p.OriginalDefinition.Type is ITypeParameterSymbol || p.Type.TypeKind == TypeKind.Interface)
         {
             if (SymbolEqualityComparer.Default.Equals(p.Type, c.Disposable) || SymbolEqualityComparer.Default.Equals(p.Type, c.AsyncDisposable))
@@ -239,6 +239,40 @@ public sealed class HandleLifetimeRule : KvmRule
         var ns = method.ContainingNamespace?.ToDisplayString() ?? "";
         return ns.StartsWith("System.Collections", System.StringComparison.Ordinal) ||
                ns.StartsWith("System.Reactive", System.StringComparison.Ordinal);
+    }
+
+    /// <summary>Syntax only (another method's body has no operation tree here): the parameter is assigned to something,
+    /// returned, passed on, captured in an initializer or disposed by the callee. An unmarked parameter the callee only
+    /// reads is not a hand-off.</summary>
+    private static bool KeepsParameter(IParameterSymbol p)
+    {
+        if (p.ContainingSymbol.DeclaringSyntaxReferences.IsEmpty)
+            return true;
+        foreach (var r in p.ContainingSymbol.DeclaringSyntaxReferences)
+        {
+            foreach (var id in r.GetSyntax().DescendantNodes())
+            {
+                if (id is not Microsoft.CodeAnalysis.CSharp.Syntax.IdentifierNameSyntax name || name.Identifier.ValueText != p.Name)
+                    continue;
+                var parent = name.Parent;
+                while (parent is Microsoft.CodeAnalysis.CSharp.Syntax.PostfixUnaryExpressionSyntax or Microsoft.CodeAnalysis.CSharp.Syntax.ParenthesizedExpressionSyntax or
+                       Microsoft.CodeAnalysis.CSharp.Syntax.CastExpressionSyntax or Microsoft.CodeAnalysis.CSharp.Syntax.BinaryExpressionSyntax { RawKind: (int)Microsoft.CodeAnalysis.CSharp.SyntaxKind.CoalesceExpression })
+                    parent = parent.Parent;
+                switch (parent)
+                {
+                    case Microsoft.CodeAnalysis.CSharp.Syntax.AssignmentExpressionSyntax a when a.Right.Span.Contains(name.Span):
+                    case Microsoft.CodeAnalysis.CSharp.Syntax.ReturnStatementSyntax:
+                    case Microsoft.CodeAnalysis.CSharp.Syntax.ArrowExpressionClauseSyntax:
+                    case Microsoft.CodeAnalysis.CSharp.Syntax.ArgumentSyntax:
+                    case Microsoft.CodeAnalysis.CSharp.Syntax.EqualsValueClauseSyntax:
+                    case Microsoft.CodeAnalysis.CSharp.Syntax.UsingStatementSyntax:
+                    case Microsoft.CodeAnalysis.CSharp.Syntax.InitializerExpressionSyntax:
+                    case Microsoft.CodeAnalysis.CSharp.Syntax.MemberAccessExpressionSyntax { Name.Identifier.ValueText: "Dispose" or "DisposeAsync" } m when m.Expression == name:
+                        return true;
+                }
+            }
+        }
+        return false;
     }
 
     private static bool Implements(INamedTypeSymbol? type, Context c)

@@ -56,7 +56,7 @@ public class HandleLifetimeTests
             void Stored(KvmSystem kvm) { var vm = kvm.CreateVm(); _vm = vm; _vcpus.Add(vm.CreateVcpu(0)); }
             void Passed(KvmSystem kvm) { var vm = kvm.CreateVm(); Keep(vm); }
             void Captured(KvmSystem kvm) { var vm = kvm.CreateVm(); Action a = () => vm.Dispose(); a(); }
-            static void Keep(VmFd vm) { }
+            static void Keep([TakesOwnership] VmFd vm) { }
         }
         """);
 
