@@ -37,7 +37,7 @@ public sealed class CapabilityRule : KvmRule
                 if (ioctl == "KVM_CREATE_GUEST_MEMFD" && KvmSymbols.Is(p.Type, s.GuestMemfdFeature) ||
                     ioctl == "KVM_SET_MEMORY_ATTRIBUTES" && KvmSymbols.Is(p.Type, s.MemoryAttributesFeature))
                     return true;
-        foreach (var op in root.Descendants())
+        foreach (var op in Ops.All(root))
         {
             switch (op)
             {

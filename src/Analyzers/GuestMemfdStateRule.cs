@@ -70,7 +70,7 @@ public sealed class GuestMemfdStateRule : KvmRule
     /// <summary>Any conversion or attribute change in the method: which pages are shared is then not known here.</summary>
     private static bool ConvertsToShared(IOperation root)
     {
-        foreach (var op in root.Descendants())
+        foreach (var op in Ops.All(root))
             if (op is IInvocationOperation { TargetMethod.Name: "ToShared" or "TryToShared" or "Set" or "TrySet" or "RunServicingMemoryFaults" })
                 return true;
         return false;

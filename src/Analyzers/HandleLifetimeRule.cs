@@ -114,7 +114,7 @@ public sealed class HandleLifetimeRule : KvmRule
         var at = definition.Syntax.SpanStart;
         var escapedAt = int.MaxValue;
         var overwrittenAt = int.MaxValue;
-        foreach (var op in root.Descendants())
+        foreach (var op in Ops.All(root))
         {
             switch (op)
             {

@@ -102,7 +102,7 @@ public sealed class MemoryAttributesRule : KvmRule
         }
         else if (v is ILocalReferenceOperation l)
         {
-            foreach (var op in Ops.Root(inv).Descendants())
+            foreach (var op in Ops.All(Ops.Root(inv)))
             {
                 if (op is IVariableDeclaratorOperation d && SymbolEqualityComparer.Default.Equals(d.Symbol, l.Local) &&
                     d.GetVariableInitializer()?.Value is { } iv && Ops.Unwrap(iv) is IObjectCreationOperation { Initializer: { } oi })
@@ -120,7 +120,7 @@ public sealed class MemoryAttributesRule : KvmRule
     /// <c>vm.MemoryAttributes is { } a</c>).</summary>
     private static ISymbol? FeatureOwner(KvmSymbols s, IOperation root, ILocalSymbol local)
     {
-        foreach (var op in root.Descendants())
+        foreach (var op in Ops.All(root))
         {
             IOperation? source = null;
             if (op is IVariableDeclaratorOperation d && SymbolEqualityComparer.Default.Equals(d.Symbol, local))
@@ -139,7 +139,7 @@ public sealed class MemoryAttributesRule : KvmRule
 
     private static string? NoPrivateMemoryTypeOf(KvmSymbols s, IOperation root, ILocalSymbol vm)
     {
-        foreach (var op in root.Descendants())
+        foreach (var op in Ops.All(root))
             if (op is IVariableDeclaratorOperation d && SymbolEqualityComparer.Default.Equals(d.Symbol, vm))
                 return d.GetVariableInitializer()?.Value is { } v && Ops.Unwrap(v) is IInvocationOperation inv &&
                        inv.TargetMethod.Name == "CreateVm" && KvmSymbols.Is(inv.TargetMethod.ContainingType, s.KvmSystem)
@@ -150,7 +150,7 @@ public sealed class MemoryAttributesRule : KvmRule
 
     private static bool HasGmemSlot(KvmSymbols s, IOperation root, ISymbol vm)
     {
-        foreach (var op in root.Descendants())
+        foreach (var op in Ops.All(root))
         {
             if (op is IInvocationOperation { TargetMethod.Name: "Add" } inv && KvmSymbols.Is(inv.TargetMethod.ContainingType, s.MemslotTable) &&
                 Ops.Receiver(inv) is { } r && Ops.Unwrap(r) is IPropertyReferenceOperation slots &&
@@ -214,7 +214,7 @@ public sealed class MemoryAttributesRule : KvmRule
         if (s.InPlaceConversionV8 is null)
             return null;
         var evidence = new List<(ISymbol Vm, IOperation Reference)>();
-        foreach (var op in root.Descendants())
+        foreach (var op in Ops.All(root))
             if (op is IPropertyReferenceOperation pr && SymbolEqualityComparer.Default.Equals(pr.Property, s.InPlaceConversionV8) &&
                 Ops.ReferencedSymbol(pr.Instance) is { } owner)
                 evidence.Add((owner, pr));

@@ -60,7 +60,7 @@ public sealed class RawStructRule : KvmRule
         var root = Ops.Root(assign);
         if (local is not null)
         {
-            foreach (var op in root.Descendants())
+            foreach (var op in Ops.All(root))
             {
                 if (op is IVariableDeclaratorOperation d && SymbolEqualityComparer.Default.Equals(d.Symbol, local))
                 {
