@@ -123,7 +123,8 @@ public sealed class HandleLifetimeRule : KvmRule
                         break;
                     if (r.Parent is ISimpleAssignmentOperation w && ReferenceEquals(w.Target, r))
                     {
-                        if (w.Syntax.SpanStart > at && w.Syntax.SpanStart < overwrittenAt && !ReferenceEquals(w, definition))
+                        if (w.Syntax.SpanStart > at && w.Syntax.SpanStart < overwrittenAt && !ReferenceEquals(w, definition) &&
+                            !Exclusive(definition, w))
                             overwrittenAt = w.Syntax.SpanStart;
                         break;
                     }
@@ -133,6 +134,23 @@ public sealed class HandleLifetimeRule : KvmRule
             }
         }
         return escapedAt != int.MaxValue && (overwrittenAt == int.MaxValue || escapedAt < overwrittenAt);
+    }
+
+    /// <summary>True when <paramref name="a"/> and <paramref name="b"/> sit in different branches of one
+    /// <c>if</c>/<c>?:</c> or in different switch sections: one cannot follow the other.</summary>
+    private static bool Exclusive(IOperation a, IOperation b)
+    {
+        for (IOperation? child = a, p = a.Parent; p is not null; child = p, p = p.Parent)
+        {
+            if (!ValueFlow.Contains(p, b))
+                continue;
+            if (p is IConditionalOperation c && !ReferenceEquals(child, c.Condition))
+                return !ValueFlow.Contains(child, b) && !ValueFlow.Contains(c.Condition, b);
+            if (p is ISwitchOperation && child is ISwitchCaseOperation)
+                return !ValueFlow.Contains(child, b);
+            return false;
+        }
+        return false;
     }
 
     private static bool IsUsingDeclaration(IVariableDeclaratorOperation d)

@@ -340,3 +340,51 @@ static class Hotplug
         cpu.SetCpuid2(table); // expect: KVM1007
     }
 }
+//// case: program-ram-either-gmem-or-host
+static class EitherRam
+{
+    public static void Boot(KvmSystem kvm, VmFd vm, ulong bytes)
+    {
+        HostMapping ram;
+        if (vm.GuestMemfd is { } f && (f.SupportedFlags & GuestMemfdFlags.GUEST_MEMFD_FLAG_MMAP) != 0)
+        {
+            using var g = f.Create(bytes, GuestMemfdFlags.GUEST_MEMFD_FLAG_MMAP | GuestMemfdFlags.GUEST_MEMFD_FLAG_INIT_SHARED);
+            ram = g.Map();
+        }
+        else
+        {
+            ram = kvm.AllocateHostMemory(bytes);
+        }
+        using (ram)
+            vm.Memslots.Add(0, ram);
+    }
+}
+//// case: program-ram-switch-sections
+static class SwitchRam
+{
+    public static HostMapping Ram(KvmSystem kvm, GuestMemfdFeature f, int kind)
+    {
+        HostMapping ram;
+        switch (kind)
+        {
+            case 0:
+                ram = kvm.AllocateHostMemory(0x100000);
+                break;
+            default:
+                ram = kvm.AllocateMemfd(0x100000);
+                break;
+        }
+        return ram;
+    }
+}
+//// case: program-ram-overwritten-leak
+static class OverwrittenRam
+{
+    public static HostMapping Ram(KvmSystem kvm, bool big)
+    {
+        HostMapping ram = kvm.AllocateHostMemory(0x100000); // expect: KVM1006
+        if (big)
+            ram = kvm.AllocateHostMemory(0x10000000);
+        return ram;
+    }
+}
