@@ -37,10 +37,21 @@ public sealed class AlignmentCodeFix : CodeFixProvider
             var title = up
                 ? $"Round the size up to the next page boundary ({text})"
                 : $"Round the address down to its page boundary ({text})";
+            // A named constant declared in this file: fix the constant, not this use of it.
+            var model = await context.Document.GetSemanticModelAsync(context.CancellationToken).ConfigureAwait(false);
+            var target = expr;
+            var symbol = model?.GetSymbolInfo(expr, context.CancellationToken).Symbol;
+            if (symbol is IFieldSymbol { IsConst: true } or ILocalSymbol { IsConst: true } &&
+                symbol.DeclaringSyntaxReferences.Length == 1 && symbol.DeclaringSyntaxReferences[0].SyntaxTree == root.SyntaxTree &&
+                symbol.DeclaringSyntaxReferences[0].GetSyntax(context.CancellationToken) is VariableDeclaratorSyntax { Initializer.Value: { } init })
+            {
+                target = init;
+                title += $" in the constant '{symbol.Name}'";
+            }
             context.RegisterCodeFix(CodeAction.Create(title, _ =>
             {
-                var literal = SyntaxFactory.ParseExpression(text).WithTriviaFrom(expr);
-                return Task.FromResult(context.Document.WithSyntaxRoot(root.ReplaceNode(expr, literal)));
+                var literal = SyntaxFactory.ParseExpression(text).WithTriviaFrom(target);
+                return Task.FromResult(context.Document.WithSyntaxRoot(root.ReplaceNode(target, literal)));
             }, equivalenceKey: Descriptors.UnalignedId), d);
         }
     }

@@ -54,6 +54,34 @@ public sealed class InPlaceConversionCodeFix : CodeFixProvider
         var replacement = SyntaxFactory.ParseExpression(
                 $"{vm.Syntax.WithoutTrivia()}.InPlaceConversionV8!.{method}({gpa.Expression.WithoutTrivia()}, {size.Expression.WithoutTrivia()})")
             .WithTriviaFrom(target);
-        return document.WithSyntaxRoot(root.ReplaceNode(target, replacement));
+        var annotation = new SyntaxAnnotation();
+        var statement = target.FirstAncestorOrSelf<StatementSyntax>();
+        SyntaxNode newRoot;
+        if (statement is not null)
+            newRoot = root.ReplaceNode(statement, statement.ReplaceNode(target, replacement).WithAdditionalAnnotations(annotation));
+        else
+            newRoot = root.ReplaceNode(target, replacement.WithAdditionalAnnotations(annotation));
+        var updated = document.WithSyntaxRoot(newRoot);
+        return await OptInAsync(updated, annotation, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>The result uses the experimental in-place API: unless the project already opted in (KVMEXP001
+    /// suppressed), wrap the rewritten statement in <c>#pragma warning disable/restore KVMEXP001</c> so the fixed code
+    /// compiles.</summary>
+    private static async Task<Document> OptInAsync(Document document, SyntaxAnnotation annotation, CancellationToken ct)
+    {
+        var root = await document.GetSyntaxRootAsync(ct).ConfigureAwait(false);
+        var model = await document.GetSemanticModelAsync(ct).ConfigureAwait(false);
+        if (root is null || model is null || root.GetAnnotatedNodes(annotation).FirstOrDefault() is not { } node ||
+            !model.GetDiagnostics(node.Span, ct).Any(d => d.Id == "KVMEXP001" && d.Severity == DiagnosticSeverity.Error))
+            return document;
+        if (node is not StatementSyntax statement)
+            return document;
+        var disable = SyntaxFactory.ParseLeadingTrivia("#pragma warning disable KVMEXP001\n");
+        var restore = SyntaxFactory.ParseLeadingTrivia("#pragma warning restore KVMEXP001\n");
+        var wrapped = statement
+            .WithLeadingTrivia(statement.GetLeadingTrivia().InsertRange(0, disable))
+            .WithTrailingTrivia(statement.GetTrailingTrivia().AddRange(restore));
+        return document.WithSyntaxRoot(root.ReplaceNode(statement, wrapped));
     }
 }

@@ -20,6 +20,19 @@ public sealed class UsingCodeFix : CodeFixProvider
 
     public override FixAllProvider GetFixAllProvider() => WellKnownFixAllProviders.BatchFixer;
 
+    private static (ExpressionStatementSyntax, InvocationExpressionSyntax)? DroppedStatement(SyntaxNode node)
+    {
+        if (node is not InvocationExpressionSyntax created)
+            return null;
+        return created.Parent switch
+        {
+            ExpressionStatementSyntax s => (s, created),
+            AssignmentExpressionSyntax { Left: IdentifierNameSyntax { Identifier.ValueText: "_" }, Parent: ExpressionStatementSyntax s } a
+                when a.Right == created => (s, created),
+            _ => null,
+        };
+    }
+
     public override async Task RegisterCodeFixesAsync(CodeFixContext context)
     {
         var root = await context.Document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
@@ -28,6 +41,19 @@ public sealed class UsingCodeFix : CodeFixProvider
         foreach (var d in context.Diagnostics)
         {
             var node = root.FindNode(d.Location.SourceSpan, getInnermostNodeForTie: true);
+            if (DroppedStatement(node) is { } dropped)
+            {
+                // `sdk.Create(...);` or `_ = sdk.Create(...);`: dispose what was created right there.
+                var (statement, created) = dropped;
+                context.RegisterCodeFix(CodeAction.Create("Dispose it right away ('.Dispose()')", _ =>
+                {
+                    var call = SyntaxFactory.InvocationExpression(SyntaxFactory.MemberAccessExpression(
+                        SyntaxKind.SimpleMemberAccessExpression, created.WithoutTrivia(), SyntaxFactory.IdentifierName("Dispose")));
+                    var updated = statement.WithExpression(call).WithTriviaFrom(statement);
+                    return Task.FromResult(context.Document.WithSyntaxRoot(root.ReplaceNode(statement, updated)));
+                }, equivalenceKey: Descriptors.UndisposedHandleId + ".Dispose"), d);
+                continue;
+            }
             var decl = node.FirstAncestorOrSelf<LocalDeclarationStatementSyntax>();
             if (decl is null || decl.UsingKeyword != default || decl.IsConst || decl.Declaration.Variables.Count != 1 ||
                 decl.Declaration.Variables[0].Initializer?.Value is not { } value || !value.Span.Contains(node.Span) ||

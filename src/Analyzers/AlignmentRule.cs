@@ -18,7 +18,17 @@ public sealed class AlignmentRule : KvmRule
 
     private enum Kind { Address, Size }
 
-    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(Descriptors.Unaligned);
+    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(Descriptors.Unaligned, Descriptors.ZeroSize);
+
+    /// <summary>Members whose size or length the kernel (or the SDK before it) refuses when zero. MemslotTable.Add is
+    /// not here: its size 0 means "the whole mapping".</summary>
+    private static readonly HashSet<string> NonZeroSizes = new()
+    {
+        "GuestMemfdFeature.Create", "GuestMemfdFeature.TryCreate", "KvmSystem.AllocateHostMemory", "KvmSystem.AllocateMemfd",
+        "MemslotTable.AddUserMemory", "MemoryAttributesFeature.Set", "MemoryAttributesFeature.TrySet",
+        "GmemFd.Allocate", "GmemFd.TryAllocate", "GmemFd.PunchHole", "GmemFd.TryPunchHole",
+        "IGuestMemoryConversion.ToPrivate", "IGuestMemoryConversion.ToShared", "IGuestMemoryConversion.TryToPrivate", "IGuestMemoryConversion.TryToShared",
+    };
 
     internal override void Start(KvmSymbols s, RuleRegistry registry)
     {
@@ -33,7 +43,7 @@ public sealed class AlignmentRule : KvmRule
         Methods(s.GuestMemfdFeature, "guest_memfd", "Create", "TryCreate");
         Methods(s.GmemFd, "guest_memfd range", "Allocate", "TryAllocate", "PunchHole", "TryPunchHole");
         Methods(s.Conversion, "conversion range", "ToPrivate", "ToShared", "TryToPrivate", "TryToShared");
-        Methods(s.KvmSystem, "host memory", "AllocateHostMemory");
+        Methods(s.KvmSystem, "host memory", "AllocateHostMemory", "AllocateMemfd");
 
         var fields = new Dictionary<INamedTypeSymbol, (Dictionary<string, Kind> Fields, string Label)>(SymbolEqualityComparer.Default);
         void Fields(INamedTypeSymbol? t, string label, params (string, Kind)[] f)
@@ -76,8 +86,16 @@ public sealed class AlignmentRule : KvmRule
                     "size" or "length" => Kind.Size,
                     _ => null,
                 };
-                if (kind is { } k && Unaligned(a.Value, k) is { } bad)
-                    Report(ctx, a.Value, k, bad, $"The {entry.Label} {Describe(a.Parameter.Name, k)} '{a.Parameter.Name}' of {m.ContainingType.Name}.{m.Name}");
+                if (kind is not { } k)
+                    continue;
+                var what = $"The {entry.Label} {Describe(a.Parameter.Name, k)} '{a.Parameter.Name}' of {m.ContainingType.Name}.{m.Name}";
+                if (Unaligned(a.Value, k) is { } bad)
+                    Report(ctx, a.Value, k, bad, what);
+                else if (k == Kind.Size && NonZeroSizes.Contains(m.ContainingType.Name + "." + m.Name) &&
+                         ValueFlow.WhenAll(a.Value, v => v == 0) is not null)
+                    ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.ZeroSize, a.Value.Syntax.GetLocation(), what,
+                        m.Name == "AddUserMemory" ? "a memslot of size 0 is a deletion (KVM_SET_USER_MEMORY_REGION deletes the slot), not a new slot"
+                                                  : "the SDK throws ArgumentOutOfRangeException before the ioctl, and the kernel would answer EINVAL"));
             }
         });
 
@@ -95,10 +113,18 @@ public sealed class AlignmentRule : KvmRule
 
     /// <summary>The constant if it is unaligned (and roundable), else null. Allocation-free on the common path.</summary>
     private static ulong? Unaligned(IOperation value, Kind kind) =>
-        Constants.Of(value) is { } v && v % PageSize != 0 && (kind != Kind.Size || v <= ulong.MaxValue - (PageSize - 1)) ? v : null;
+        Constants.Of(value) is { } v
+            ? (v % PageSize != 0 && (kind != Kind.Size || v <= ulong.MaxValue - (PageSize - 1)) ? v : null)
+            : ValueFlow.WhenAll(value, x => x % PageSize != 0 && (kind != Kind.Size || x <= ulong.MaxValue - (PageSize - 1)));
 
     private static void Report(OperationAnalysisContext ctx, IOperation value, Kind kind, ulong v, string what)
     {
+        if (Constants.Of(value) is null)
+        {
+            // Followed through locals or fields: the fix would have to edit the definition, so none is offered here.
+            ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.Unaligned, value.Syntax.GetLocation(), what, v));
+            return;
+        }
         var aligned = kind == Kind.Size ? (v + PageSize - 1) & ~(PageSize - 1) : v & ~(PageSize - 1);
         var props = ImmutableDictionary<string, string?>.Empty
             .Add(RoundKey, kind == Kind.Size ? "up" : "down")

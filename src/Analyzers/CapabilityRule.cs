@@ -21,7 +21,7 @@ public sealed class CapabilityRule : KvmRule
             if (!IsSysIoctl(s, inv) || Ops.Argument(inv, 1) is not { } request || RequestField(request) is not { } field ||
                 !s.GatedIoctls.TryGetValue(field, out var g))
                 return;
-            if (!IsChecked(s, Ops.Root(inv), g.Number, field.Name))
+            if (!IsChecked(s, ctx.ContainingSymbol, Ops.Root(inv), g.Number, field.Name))
                 ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.UncheckedCapability, request.Value.Syntax.GetLocation(), field.Name, g.Cap, g.Errno));
         });
     }
@@ -29,19 +29,25 @@ public sealed class CapabilityRule : KvmRule
     private static bool IsSysIoctl(KvmSymbols s, IInvocationOperation inv) =>
         inv.TargetMethod.Name == "Ioctl" && inv.Arguments.Length >= 2 && KvmSymbols.Is(inv.TargetMethod.ContainingType, s.Sys);
 
-    private static bool IsChecked(KvmSymbols s, IOperation root, long cap, string ioctl)
+    private static bool IsChecked(KvmSymbols s, ISymbol containing, IOperation root, long cap, string ioctl)
     {
-        foreach (var op in root.Descendants())
+        // The proof object as a parameter: the caller got it from a VM whose kernel said yes.
+        if (containing is IMethodSymbol method)
+            foreach (var p in method.Parameters)
+                if (ioctl == "KVM_CREATE_GUEST_MEMFD" && KvmSymbols.Is(p.Type, s.GuestMemfdFeature) ||
+                    ioctl == "KVM_SET_MEMORY_ATTRIBUTES" && KvmSymbols.Is(p.Type, s.MemoryAttributesFeature))
+                    return true;
+        foreach (var op in Ops.All(root))
         {
             switch (op)
             {
                 case IInvocationOperation inv when IsSysIoctl(s, inv):
                     if (Ops.Argument(inv, 1) is { } req && SymbolEqualityComparer.Default.Equals(RequestField(req), s.CheckExtension) &&
-                        Ops.Argument(inv, 2) is { } arg && Constants.Of(arg.Value) is { } v && (long)v == cap)
+                        Ops.Argument(inv, 2) is { } arg && ValueFlow.WhenAll(arg.Value, v => (long)v == cap) is not null && Observed(inv))
                         return true;
                     break;
                 case IInvocationOperation inv when inv.Arguments.Length == 1 && KvmSymbols.Is(inv.TargetMethod.ContainingType, s.KvmCapabilities):
-                    if (Constants.Of(inv.Arguments[0].Value) is { } c && (long)c == cap)
+                    if (ValueFlow.WhenAll(inv.Arguments[0].Value, v => (long)v == cap) is not null && Observed(inv))
                         return true;
                     break;
                 case IPropertyReferenceOperation pr:
@@ -53,6 +59,10 @@ public sealed class CapabilityRule : KvmRule
         }
         return false;
     }
+
+    /// <summary>The check's answer is used (not a statement of its own, not discarded).</summary>
+    private static bool Observed(IInvocationOperation check) =>
+        Ops.ParentSkippingConversions(check) is not (IExpressionStatementOperation or ISimpleAssignmentOperation { Target: IDiscardOperation });
 
     /// <summary><c>KvmIoctls.X</c> or <c>KvmIoctls.X.Value</c>.</summary>
     private static IFieldSymbol? RequestField(IArgumentOperation request)

@@ -3,10 +3,21 @@ using Microsoft.CodeAnalysis;
 namespace Kvm.Analyzers;
 
 /// <summary>The KVM1xxx (API misuse) and KVM2xxx (capability gating) descriptors. Each id has a page
-/// docs/diagnostics/KVMnnnn.md; helpLinkUri uses the same relative form as the generator's KVM0xxx descriptors.</summary>
+/// docs/diagnostics/KVMnnnn.md, shipped in the package under docs/diagnostics; helpLinkUri is that page in the
+/// repository (absolute, from the RepositoryUrl the analyzers were built with), or the relative path when none was set.</summary>
 public static class Descriptors
 {
-    public const string HelpBase = "docs/diagnostics/";
+    /// <summary>Where the help pages live: <c>{RepositoryUrl}/blob/HEAD/docs/diagnostics/</c>, or
+    /// <c>docs/diagnostics/</c> when the build set no repository URL.</summary>
+    public static string HelpBase { get; } = ComputeHelpBase();
+
+    private static string ComputeHelpBase()
+    {
+        foreach (var a in typeof(Descriptors).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyMetadataAttribute), false))
+            if (a is System.Reflection.AssemblyMetadataAttribute { Key: "KvmRepositoryUrl", Value: { Length: > 0 } url })
+                return url.TrimEnd('/') + "/blob/HEAD/docs/diagnostics/";
+        return "docs/diagnostics/";
+    }
     private const string Usage = "KvmUsage";
     private const string Gating = "KvmCapabilityGating";
 
@@ -18,6 +29,12 @@ public static class Descriptors
     public const string UndisposedHandleId = "KVM1006";
     public const string CpuidAfterRunId = "KVM1007";
     public const string SetupAfterVcpuId = "KVM1008";
+    public const string ZeroSizeId = "KVM1009";
+    public const string UnobservedResultId = "KVM1010";
+    public const string SystemScopeCapabilityId = "KVM1011";
+    public const string InitSharedOnPrivateVmId = "KVM1012";
+    public const string HostWriteToPrivateId = "KVM1014";
+    public const string RawStructMisuseId = "KVM1015";
     public const string UncheckedCapabilityId = "KVM2001";
 
     public static readonly DiagnosticDescriptor PrivateThroughVm = Make(PrivateThroughVmId,
@@ -67,6 +84,42 @@ public static class Descriptors
         "{0} on '{1}' can follow its CreateVcpu() in this method: {2}; do it before creating vCPUs",
         Usage, DiagnosticSeverity.Warning,
         "The in-kernel irqchip (full or split), the identity-map address and disabled exits are VM-wide settings the kernel accepts only while the VM has no vCPU; disposing the vCPU does not reopen the window.");
+
+    public static readonly DiagnosticDescriptor ZeroSize = Make(ZeroSizeId,
+        "Zero size or length",
+        "{0} is 0 here: {1}",
+        Usage, DiagnosticSeverity.Error,
+        "guest_memfd sizes, memory-attribute ranges, fallocate lengths, conversion ranges and host allocations must be non-zero; a zero memory_size in a memslot deletes the slot instead of creating it.");
+
+    public static readonly DiagnosticDescriptor UnobservedResult = Make(UnobservedResultId,
+        "Result of a Try member or raw ioctl is not observed",
+        "The result of {0} is dropped: a refusal ({1}) goes unnoticed and the code after it runs as if the call had succeeded",
+        Usage, DiagnosticSeverity.Warning,
+        "Try* members return the kernel's refusal as a KvmResult and raw Sys.Ioctl returns -1 with errno; both mean nothing unless the caller looks. Check IsSuccess / the return value, or call the throwing member.");
+
+    public static readonly DiagnosticDescriptor SystemScopeCapability = Make(SystemScopeCapabilityId,
+        "Per-VM capability asked on /dev/kvm",
+        "{0} is asked on the /dev/kvm fd (KvmSystem.Capabilities), but its answer depends on the VM type: ask vm.Capabilities (KVM_CHECK_EXTENSION on the VM fd)",
+        Usage, DiagnosticSeverity.Warning,
+        "KVM_CAP_GUEST_MEMFD, KVM_CAP_GUEST_MEMFD_FLAGS and KVM_CAP_MEMORY_ATTRIBUTES answer for a VM type; on /dev/kvm the kernel answers for the default VM type (or 0), so the system-scope answer can be wrong for the VM you create (Linux 6.8-6.17 notably).");
+
+    public static readonly DiagnosticDescriptor InitSharedOnPrivateVm = Make(InitSharedOnPrivateVmId,
+        "GUEST_MEMFD_FLAG_INIT_SHARED on a VM type with private memory",
+        "'{0}' is created as {1}, which has private memory: without in-place conversion KVM_CREATE_GUEST_MEMFD refuses GUEST_MEMFD_FLAG_INIT_SHARED with EINVAL (it is not in KVM_CAP_GUEST_MEMFD_FLAGS there)",
+        Usage, DiagnosticSeverity.Warning,
+        "On SW_PROTECTED, SNP and TDX VMs guest_memfd pages start private and only in-place conversion (gmem_in_place_conversion) lets them start shared; set KvmInPlaceConversion=true when the project targets such kernels.");
+
+    public static readonly DiagnosticDescriptor HostWriteToPrivate = Make(HostWriteToPrivateId,
+        "Host access through the mapping of a guest_memfd whose pages start private",
+        "'{0}' maps a guest_memfd created with GUEST_MEMFD_FLAG_MMAP but without GUEST_MEMFD_FLAG_INIT_SHARED: its pages start private, so {1} faults (SIGBUS; the SDK throws InvalidOperationException); create it with INIT_SHARED or convert the range to shared first",
+        Usage, DiagnosticSeverity.Warning,
+        "A host mapping of guest_memfd can only touch shared pages. Without GUEST_MEMFD_FLAG_INIT_SHARED every page starts private.");
+
+    public static readonly DiagnosticDescriptor RawStructMisuse = Make(RawStructMisuseId,
+        "Raw uAPI struct filled in a way the kernel refuses",
+        "{0}",
+        Usage, DiagnosticSeverity.Error,
+        "kvm_memory_attributes.flags must be 0 (EINVAL otherwise); guest_memfd and guest_memfd_offset of kvm_userspace_memory_region2 are read only with KVM_MEM_GUEST_MEMFD in flags, so setting them without it is a slot that silently ignores the guest_memfd.");
 
     public static readonly DiagnosticDescriptor UncheckedCapability = Make(UncheckedCapabilityId,
         "Capability-gated ioctl without a capability check",

@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System.Collections.Immutable;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Operations;
@@ -6,11 +7,16 @@ namespace Kvm.Analyzers;
 
 /// <summary>
 /// KVM1006: an SDK handle (KvmSystem, VmFd, VcpuFd, GmemFd, host mappings) returned by an SDK factory and then neither
-/// disposed nor handed on in the same method. Handed on = returned, assigned to anything but a fresh local chain,
-/// passed as an argument, put in a collection/array/tuple, captured by a lambda or local function. Any
-/// <c>Dispose()</c> call or <c>using</c> counts as disposed (paths are not checked). SlotHandle is not reported: its
-/// VmFd owns every registered memslot and deletes it on Dispose, so dropping the handle is the documented
-/// "keep it until the VM goes" idiom.
+/// disposed nor handed on in the same method. The created value is followed through ternaries, <c>?.</c>,
+/// <c>??</c>, switch arms, declarations, later assignments (<c>vm = kvm.CreateVm()</c>), <c>is { } x</c> patterns and
+/// discards (<c>_ = …</c>). Disposed = <c>using</c>, a <c>Dispose()</c>/<c>DisposeAsync()</c> call, or the
+/// <c>Dispose</c> method group (<c>cleanup.Push(vm.Dispose)</c>). Handed on = returned; stored in a field or property of
+/// a disposable type, a static member or another object; put in a tuple, array or collection; captured by a lambda;
+/// passed to a parameter marked <c>[TakesOwnership]</c>, to a parameter of type <see cref="System.IDisposable"/>, to a
+/// System.Collections method, or to a method of this compilation (whose contract the rule cannot see). Passing it to
+/// any other library method (<c>Console.WriteLine(vm)</c>, <c>vm.Memslots.Add(0, ram)</c>) is not a hand-off.
+/// A local reassigned before its first handle was disposed or handed on is reported at the first creation.
+/// SlotHandle is not reported: its VmFd owns every registered memslot and deletes it on Dispose.
 /// </summary>
 public sealed class HandleLifetimeRule : KvmRule
 {
@@ -19,35 +25,131 @@ public sealed class HandleLifetimeRule : KvmRule
     internal override void Start(KvmSymbols s, RuleRegistry registry)
     {
         var sdk = s.VmFd.ContainingAssembly;
-        registry.OnInvocation(new[] { "Open", "CreateVm", "CreateVcpu", "Create", "Map", "AllocateHostMemory" }, (ctx, inv) =>
+        var disposable = s.Compilation.GetSpecialType(SpecialType.System_IDisposable);
+        var asyncDisposable = s.Compilation.GetTypeByMetadataName("System.IAsyncDisposable");
+        registry.OnInvocation(new[] { "Open", "CreateVm", "CreateVcpu", "Create", "Map", "AllocateHostMemory", "AllocateMemfd", "MapFile" }, (ctx, inv) =>
         {
             if (!SymbolEqualityComparer.Default.Equals(inv.TargetMethod.ContainingAssembly, sdk) ||
                 !s.IsSdkHandle(inv.Type, out var resource))
                 return;
-            switch (Ops.ParentSkippingConversions(inv))
-            {
-                case IVariableInitializerOperation { Parent: IVariableDeclaratorOperation d }:
-                    if (!IsUsingDeclaration(d) && !EscapesAnywhere(Ops.Root(inv), d.Symbol))
-                        ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.UndisposedHandle, inv.Syntax.GetLocation(), inv.Type!.Name, resource));
-                    break;
-                case IExpressionStatementOperation:
-                    ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.UndisposedHandle, inv.Syntax.GetLocation(), inv.Type!.Name, resource));
-                    break;
-                case IInvocationOperation outer when outer.Instance is not null && ReferenceEquals(Ops.Unwrap(outer.Instance), inv) && outer.TargetMethod.Name != "Dispose":
-                case IPropertyReferenceOperation pr when pr.Instance is not null && ReferenceEquals(Ops.Unwrap(pr.Instance), inv):
-                case IFieldReferenceOperation fr when fr.Instance is not null && ReferenceEquals(Ops.Unwrap(fr.Instance), inv):
-                    // `KvmSystem.Open().CreateVm()`: the intermediate handle is dropped on the floor.
-                    ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.UndisposedHandle, inv.Syntax.GetLocation(), inv.Type!.Name, resource));
-                    break;
-            }
+            var ctxt = new Context(disposable, asyncDisposable);
+            if (Leaks(inv, ctxt))
+                ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.UndisposedHandle, inv.Syntax.GetLocation(), inv.Type!.Name, resource));
         });
     }
 
-    private static bool EscapesAnywhere(IOperation root, ILocalSymbol local)
+    private readonly struct Context
     {
-        foreach (var op in root.Descendants())
-            if (op is ILocalReferenceOperation { IsDeclaration: false } r && SymbolEqualityComparer.Default.Equals(r.Local, local) && Escapes(r))
+        public Context(INamedTypeSymbol disposable, INamedTypeSymbol? asyncDisposable)
+        {
+            Disposable = disposable;
+            AsyncDisposable = asyncDisposable;
+        }
+
+        public INamedTypeSymbol Disposable { get; }
+        public INamedTypeSymbol? AsyncDisposable { get; }
+    }
+
+    private static bool Leaks(IInvocationOperation created, Context c)
+    {
+        // Climb to where the created value lands: through conversions, choices and null-conditional access.
+        IOperation node = created;
+        while (node.Parent is { } up)
+        {
+            if (up is IConversionOperation or IParenthesizedOperation ||
+                up is IConditionalOperation cond && !ReferenceEquals(cond.Condition, node) ||
+                up is IConditionalAccessOperation ca && ReferenceEquals(ca.WhenNotNull, node) ||
+                up is ICoalesceOperation ||
+                up is ISwitchExpressionArmOperation && ReferenceEquals(((ISwitchExpressionArmOperation)up).Value, node))
+            {
+                node = up;
+                continue;
+            }
+            if (up is ISwitchExpressionOperation sw && !ReferenceEquals(sw.Value, node))
+            {
+                node = up;
+                continue;
+            }
+            break;
+        }
+        var root = Ops.Root(created);
+        switch (node.Parent)
+        {
+            case IVariableInitializerOperation { Parent: IVariableDeclaratorOperation d }:
+                return !IsUsingDeclaration(d) && !Handled(root, d.Symbol, d, c);
+            case ISimpleAssignmentOperation a when ReferenceEquals(a.Value, node):
+                return Ops.Unwrap(a.Target) switch
+                {
+                    IDiscardOperation => true,
+                    ILocalReferenceOperation l => !Handled(root, l.Local, a, c),
+                    IFieldReferenceOperation f => !StoreHandsOn(f.Field, f.Instance, c),
+                    IPropertyReferenceOperation p => !StoreHandsOn(p.Property, p.Instance, c),
+                    _ => false,
+                };
+            case IIsPatternOperation ip when ReferenceEquals(ip.Value, node):
+                return ip.Pattern switch
+                {
+                    IDeclarationPatternOperation { DeclaredSymbol: ILocalSymbol l } => !Handled(root, l, ip, c),
+                    IRecursivePatternOperation { DeclaredSymbol: ILocalSymbol l } => !Handled(root, l, ip, c),
+                    _ => true,
+                };
+            case IExpressionStatementOperation:
                 return true;
+            case IInvocationOperation outer when outer.Instance is not null && ReferenceEquals(Ops.Unwrap(outer.Instance), node):
+                return outer.TargetMethod.Name is not ("Dispose" or "DisposeAsync");
+            case IPropertyReferenceOperation pr when pr.Instance is not null && ReferenceEquals(Ops.Unwrap(pr.Instance), node):
+            case IFieldReferenceOperation fr when fr.Instance is not null && ReferenceEquals(Ops.Unwrap(fr.Instance), node):
+                return true; // `KvmSystem.Open().CreateVm()`: the intermediate handle is dropped on the floor.
+            case IArgumentOperation arg:
+                return !ArgumentHandsOn(arg, c);
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>True when <paramref name="local"/>'s value written at <paramref name="definition"/> is disposed or
+    /// handed on, and not overwritten first.</summary>
+    private static bool Handled(IOperation root, ILocalSymbol local, IOperation definition, Context c)
+    {
+        var at = definition.Syntax.SpanStart;
+        var escapedAt = int.MaxValue;
+        var overwrittenAt = int.MaxValue;
+        foreach (var op in Ops.All(root))
+        {
+            switch (op)
+            {
+                case ILocalReferenceOperation { IsDeclaration: false } r when SymbolEqualityComparer.Default.Equals(r.Local, local):
+                    if (ValueFlow.Contains(definition, r))
+                        break;
+                    if (r.Parent is ISimpleAssignmentOperation w && ReferenceEquals(w.Target, r))
+                    {
+                        if (w.Syntax.SpanStart > at && w.Syntax.SpanStart < overwrittenAt && !ReferenceEquals(w, definition) &&
+                            !Exclusive(definition, w))
+                            overwrittenAt = w.Syntax.SpanStart;
+                        break;
+                    }
+                    if (Escapes(r, c) && r.Syntax.SpanStart < escapedAt)
+                        escapedAt = r.Syntax.SpanStart;
+                    break;
+            }
+        }
+        return escapedAt != int.MaxValue && (overwrittenAt == int.MaxValue || escapedAt < overwrittenAt);
+    }
+
+    /// <summary>True when <paramref name="a"/> and <paramref name="b"/> sit in different branches of one
+    /// <c>if</c>/<c>?:</c> or in different switch sections: one cannot follow the other.</summary>
+    private static bool Exclusive(IOperation a, IOperation b)
+    {
+        for (IOperation? child = a, p = a.Parent; p is not null; child = p, p = p.Parent)
+        {
+            if (!ValueFlow.Contains(p, b))
+                continue;
+            if (p is IConditionalOperation c && !ReferenceEquals(child, c.Condition))
+                return !ValueFlow.Contains(child, b) && !ValueFlow.Contains(c.Condition, b);
+            if (p is ISwitchOperation && child is ISwitchCaseOperation)
+                return !ValueFlow.Contains(child, b);
+            return false;
+        }
         return false;
     }
 
@@ -71,7 +173,7 @@ public sealed class HandleLifetimeRule : KvmRule
     }
 
     /// <summary>True when this use of the local disposes it or hands it on.</summary>
-    private static bool Escapes(ILocalReferenceOperation r)
+    private static bool Escapes(ILocalReferenceOperation r, Context c)
     {
         // Captured by a lambda or local function: its lifetime is no longer this method's.
         for (var q = r.Parent; q is not null; q = q.Parent)
@@ -92,20 +194,28 @@ public sealed class HandleLifetimeRule : KvmRule
         {
             case IInvocationOperation inv when ReferenceEquals(inv.Instance, child):
                 return inv.TargetMethod.Name is "Dispose" or "DisposeAsync";
+            case IMethodReferenceOperation mr when ReferenceEquals(mr.Instance, child):
+                return mr.Method.Name is "Dispose" or "DisposeAsync"; // `cleanup.Push(vm.Dispose)`
             case IConditionalAccessOperation ca when ReferenceEquals(ca.Operation, child):
                 return ca.WhenNotNull is IInvocationOperation { TargetMethod.Name: "Dispose" or "DisposeAsync" };
-            case IArgumentOperation:
+            case IArgumentOperation arg:
+                return ArgumentHandsOn(arg, c);
             case IReturnOperation:
             case IUsingOperation:
             case IArrayInitializerOperation:
             case ITupleOperation:
-            case ICollectionExpressionOperation:
             case ISpreadOperation:
+            case ICollectionExpressionOperation:
             case IAnonymousObjectCreationOperation:
-            case IInterpolationOperation:
-                return p is not IInterpolationOperation;
-            case ISimpleAssignmentOperation a when ReferenceEquals(a.Value, child):
                 return true;
+            case ISimpleAssignmentOperation a when ReferenceEquals(a.Value, child):
+                return Ops.Unwrap(a.Target) switch
+                {
+                    IDiscardOperation => false,
+                    IFieldReferenceOperation f => StoreHandsOn(f.Field, f.Instance, c),
+                    IPropertyReferenceOperation pr => StoreHandsOn(pr.Property, pr.Instance, c),
+                    _ => true, // copied into another variable or an out/ref parameter
+                };
             case IVariableInitializerOperation:
                 return true; // copied into another variable: treat as handed on
             case ICoalesceOperation or IConditionalOperation or ISwitchExpressionArmOperation:
@@ -113,6 +223,83 @@ public sealed class HandleLifetimeRule : KvmRule
             case IDeconstructionAssignmentOperation:
                 return true;
         }
+        return false;
+    }
+
+    /// <summary>A store into a member hands the handle on unless it is an instance member of this object whose type
+    /// is not disposable (nothing would ever dispose it).</summary>
+    private static bool StoreHandsOn(ISymbol member, IOperation? instance, Context c)
+    {
+        if (member.IsStatic)
+            return true;
+        if (instance is not null && instance is not IInstanceReferenceOperation)
+            return true;
+        return Implements(member.ContainingType, c);
+    }
+
+    private static bool ArgumentHandsOn(IArgumentOperation arg, Context c)
+    {
+        if (arg.Parameter is not { } p)
+            return true;
+        if (p.RefKind is RefKind.Out or RefKind.Ref)
+            return true;
+        foreach (var a in p.GetAttributes())
+            if (a.AttributeClass?.Name == "TakesOwnershipAttribute")
+                return true;
+        var method = p.ContainingSymbol;
+        if (!method.Locations.IsEmpty && method.Locations[0].IsInSource)
+            return KeepsParameter(p); // this compilation's own method: does its body keep or pass on the parameter?
+        if (p.OriginalDefinition.Type is ITypeParameterSymbol || p.Type.TypeKind == TypeKind.Interface)
+        {
+            if (SymbolEqualityComparer.Default.Equals(p.Type, c.Disposable) || SymbolEqualityComparer.Default.Equals(p.Type, c.AsyncDisposable))
+                return true;
+        }
+        var ns = method.ContainingNamespace?.ToDisplayString() ?? "";
+        return ns.StartsWith("System.Collections", System.StringComparison.Ordinal) ||
+               ns.StartsWith("System.Reactive", System.StringComparison.Ordinal);
+    }
+
+    /// <summary>Syntax only (another method's body has no operation tree here): the parameter is assigned to something,
+    /// returned, passed on, captured in an initializer or disposed by the callee. An unmarked parameter the callee only
+    /// reads is not a hand-off.</summary>
+    private static bool KeepsParameter(IParameterSymbol p)
+    {
+        if (p.ContainingSymbol.DeclaringSyntaxReferences.IsEmpty)
+            return true;
+        foreach (var r in p.ContainingSymbol.DeclaringSyntaxReferences)
+        {
+            foreach (var id in r.GetSyntax().DescendantNodes())
+            {
+                if (id is not Microsoft.CodeAnalysis.CSharp.Syntax.IdentifierNameSyntax name || name.Identifier.ValueText != p.Name)
+                    continue;
+                var parent = name.Parent;
+                while (parent is Microsoft.CodeAnalysis.CSharp.Syntax.PostfixUnaryExpressionSyntax or Microsoft.CodeAnalysis.CSharp.Syntax.ParenthesizedExpressionSyntax or
+                       Microsoft.CodeAnalysis.CSharp.Syntax.CastExpressionSyntax or Microsoft.CodeAnalysis.CSharp.Syntax.BinaryExpressionSyntax { RawKind: (int)Microsoft.CodeAnalysis.CSharp.SyntaxKind.CoalesceExpression })
+                    parent = parent.Parent;
+                switch (parent)
+                {
+                    case Microsoft.CodeAnalysis.CSharp.Syntax.AssignmentExpressionSyntax a when a.Right.Span.Contains(name.Span):
+                    case Microsoft.CodeAnalysis.CSharp.Syntax.ReturnStatementSyntax:
+                    case Microsoft.CodeAnalysis.CSharp.Syntax.ArrowExpressionClauseSyntax:
+                    case Microsoft.CodeAnalysis.CSharp.Syntax.ArgumentSyntax:
+                    case Microsoft.CodeAnalysis.CSharp.Syntax.EqualsValueClauseSyntax:
+                    case Microsoft.CodeAnalysis.CSharp.Syntax.UsingStatementSyntax:
+                    case Microsoft.CodeAnalysis.CSharp.Syntax.InitializerExpressionSyntax:
+                    case Microsoft.CodeAnalysis.CSharp.Syntax.MemberAccessExpressionSyntax { Name.Identifier.ValueText: "Dispose" or "DisposeAsync" } m when m.Expression == name:
+                        return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private static bool Implements(INamedTypeSymbol? type, Context c)
+    {
+        if (type is null)
+            return false;
+        foreach (var i in type.AllInterfaces)
+            if (SymbolEqualityComparer.Default.Equals(i, c.Disposable) || SymbolEqualityComparer.Default.Equals(i, c.AsyncDisposable))
+                return true;
         return false;
     }
 

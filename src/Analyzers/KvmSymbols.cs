@@ -11,6 +11,7 @@ internal sealed class KvmSymbols
 {
     private KvmSymbols(Compilation c, INamedTypeSymbol vmFd)
     {
+        Compilation = c;
         VmFd = vmFd;
         KvmSystem = c.GetTypeByMetadataName("Kvm.KvmSystem");
         VcpuFd = c.GetTypeByMetadataName("Kvm.VcpuFd");
@@ -43,6 +44,8 @@ internal sealed class KvmSymbols
         MemReadonly = EnumValue(KvmMemFlags, "KVM_MEM_READONLY") ?? 2;
         MemLogDirty = EnumValue(KvmMemFlags, "KVM_MEM_LOG_DIRTY_PAGES") ?? 1;
         GmemFlagMmap = EnumValue(GuestMemfdFlags, "GUEST_MEMFD_FLAG_MMAP") ?? 1;
+        GmemFlagInitShared = EnumValue(GuestMemfdFlags, "GUEST_MEMFD_FLAG_INIT_SHARED") ?? 2;
+        KvmResult = c.GetTypeByMetadataName("Kvm.KvmResult");
         AttributePrivate = EnumValue(c.GetTypeByMetadataName("Kvm.Interop.KvmMemoryAttributes"), "KVM_MEMORY_ATTRIBUTE_PRIVATE") ?? 8;
 
         InPlaceConversionV8 = Member<IPropertySymbol>(VmFd, "InPlaceConversionV8");
@@ -62,6 +65,7 @@ internal sealed class KvmSymbols
         SetMemoryAttributesIoctl = Member<IFieldSymbol>(KvmIoctls, "KVM_SET_MEMORY_ATTRIBUTES");
     }
 
+    public Compilation Compilation { get; }
     public INamedTypeSymbol VmFd { get; }
     public INamedTypeSymbol? KvmSystem { get; }
     public INamedTypeSymbol? VcpuFd { get; }
@@ -93,6 +97,11 @@ internal sealed class KvmSymbols
     public ulong MemReadonly { get; }
     public ulong MemLogDirty { get; }
     public ulong GmemFlagMmap { get; }
+    public ulong GmemFlagInitShared { get; }
+    public INamedTypeSymbol? KvmResult { get; }
+
+    /// <summary>The value of a <c>KvmCap</c> member, or null.</summary>
+    public ulong? Cap(string name) => EnumValue(KvmCap, name);
     public ulong AttributePrivate { get; }
     public IPropertySymbol? InPlaceConversionV8 { get; }
     public IPropertySymbol? InPlaceConversionRfcV2 { get; }

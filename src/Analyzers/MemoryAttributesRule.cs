@@ -43,42 +43,39 @@ public sealed class MemoryAttributesRule : KvmRule
 
     private static void AnalyzeSdkCall(OperationAnalysisContext ctx, KvmSymbols s, IInvocationOperation inv)
     {
-        if (Ops.Argument(inv, "attributes") is not { } a || Constants.Of(a.Value) is not { } attrs || attrs == 0)
+        if (Ops.Argument(inv, "attributes") is not { } a || ValueFlow.Constants(a.Value) is not { } values)
             return;
-        var receiver = Ops.Receiver(inv) is { } r ? Ops.Unwrap(r) : null;
-        ISymbol? vm;
-        var direct = false;
+        ulong attrs = 0;
+        foreach (var v in values)
+            attrs |= v;
+        if (attrs == 0)
+            return;
+        // The VM: `vm.MemoryAttributes`, `machine.Vm.MemoryAttributes`, or a local holding either.
+        var receiver = Ops.Receiver(inv);
+        if (VmFacts.OwnersOf(receiver, s.VmMemoryAttributes) is not { Count: 1 } owners)
+            return;
+        var vmExpr = owners[0];
+        var direct = receiver is not null && Ops.Unwrap(receiver) is IPropertyReferenceOperation;
+        var vm = Ops.ReferencedSymbol(vmExpr);
+        var vmName = vm?.Name ?? vmExpr.Syntax.ToString();
         var root = Ops.Root(inv);
-        if (receiver is IPropertyReferenceOperation pr && SymbolEqualityComparer.Default.Equals(pr.Property, s.VmMemoryAttributes))
-        {
-            vm = Ops.ReferencedSymbol(pr.Instance);
-            direct = true;
-        }
-        else if (receiver is ILocalReferenceOperation l)
-        {
-            vm = FeatureOwner(s, root, l.Local);
-        }
-        else
-        {
-            return;
-        }
-        if (vm is null)
-            return;
         var call = $"{inv.TargetMethod.ContainingType.Name}.{inv.TargetMethod.Name}";
 
-        if (vm is ILocalSymbol vmLocal && NoPrivateMemoryTypeOf(s, root, vmLocal) is { } typeName)
+        var (cls, typeName) = VmFacts.TypeOf(s, vmExpr);
+        if (cls == VmFacts.TypeClass.NoPrivate)
         {
-            ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.NoPrivateMemory, inv.Syntax.GetLocation(), vmLocal.Name, typeName,
+            ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.NoPrivateMemory, inv.Syntax.GetLocation(), vmName, typeName,
                 (attrs & s.AttributePrivate) != 0 ? "KVM_MEMORY_ATTRIBUTE_PRIVATE" : $"attributes 0x{attrs:X}"));
             return;
         }
         if ((attrs & s.AttributePrivate) == 0)
             return;
-        var why = TargetAbi.InPlaceConversionReason(ctx.Options, inv.Syntax.SyntaxTree) ?? EvidenceReason(s, root, vm, inv);
+        var why = TargetAbi.InPlaceConversionReason(ctx.Options, inv.Syntax.SyntaxTree) ??
+                  (vm is null ? null : EvidenceReason(s, root, vm, inv));
         if (why is null)
             return;
         var props = ImmutableDictionary<string, string?>.Empty;
-        if (direct && attrs == s.AttributePrivate && s.InPlaceConversionV8 is not null && HasGmemSlot(s, root, vm))
+        if (direct && vm is not null && Constants.Of(a.Value) == s.AttributePrivate && s.InPlaceConversionV8 is not null && HasGmemSlot(s, root, vm))
             props = props.Add(FixableKey, "true");
         ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.PrivateThroughVm, inv.Syntax.GetLocation(), props, call, why));
     }
@@ -105,7 +102,7 @@ public sealed class MemoryAttributesRule : KvmRule
         }
         else if (v is ILocalReferenceOperation l)
         {
-            foreach (var op in Ops.Root(inv).Descendants())
+            foreach (var op in Ops.All(Ops.Root(inv)))
             {
                 if (op is IVariableDeclaratorOperation d && SymbolEqualityComparer.Default.Equals(d.Symbol, l.Local) &&
                     d.GetVariableInitializer()?.Value is { } iv && Ops.Unwrap(iv) is IObjectCreationOperation { Initializer: { } oi })
@@ -123,7 +120,7 @@ public sealed class MemoryAttributesRule : KvmRule
     /// <c>vm.MemoryAttributes is { } a</c>).</summary>
     private static ISymbol? FeatureOwner(KvmSymbols s, IOperation root, ILocalSymbol local)
     {
-        foreach (var op in root.Descendants())
+        foreach (var op in Ops.All(root))
         {
             IOperation? source = null;
             if (op is IVariableDeclaratorOperation d && SymbolEqualityComparer.Default.Equals(d.Symbol, local))
@@ -142,7 +139,7 @@ public sealed class MemoryAttributesRule : KvmRule
 
     private static string? NoPrivateMemoryTypeOf(KvmSymbols s, IOperation root, ILocalSymbol vm)
     {
-        foreach (var op in root.Descendants())
+        foreach (var op in Ops.All(root))
             if (op is IVariableDeclaratorOperation d && SymbolEqualityComparer.Default.Equals(d.Symbol, vm))
                 return d.GetVariableInitializer()?.Value is { } v && Ops.Unwrap(v) is IInvocationOperation inv &&
                        inv.TargetMethod.Name == "CreateVm" && KvmSymbols.Is(inv.TargetMethod.ContainingType, s.KvmSystem)
@@ -153,7 +150,7 @@ public sealed class MemoryAttributesRule : KvmRule
 
     private static bool HasGmemSlot(KvmSymbols s, IOperation root, ISymbol vm)
     {
-        foreach (var op in root.Descendants())
+        foreach (var op in Ops.All(root))
         {
             if (op is IInvocationOperation { TargetMethod.Name: "Add" } inv && KvmSymbols.Is(inv.TargetMethod.ContainingType, s.MemslotTable) &&
                 Ops.Receiver(inv) is { } r && Ops.Unwrap(r) is IPropertyReferenceOperation slots &&
@@ -217,7 +214,7 @@ public sealed class MemoryAttributesRule : KvmRule
         if (s.InPlaceConversionV8 is null)
             return null;
         var evidence = new List<(ISymbol Vm, IOperation Reference)>();
-        foreach (var op in root.Descendants())
+        foreach (var op in Ops.All(root))
             if (op is IPropertyReferenceOperation pr && SymbolEqualityComparer.Default.Equals(pr.Property, s.InPlaceConversionV8) &&
                 Ops.ReferencedSymbol(pr.Instance) is { } owner)
                 evidence.Add((owner, pr));

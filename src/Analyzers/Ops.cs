@@ -94,6 +94,14 @@ internal static class Ops
         return op;
     }
 
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<IOperation, IOperation[]> Flattened = new();
+
+    /// <summary>Every operation under <paramref name="root"/> (a method body from <see cref="Root"/>), flattened once and
+    /// shared by every rule and every trigger in that body: the rules walk a body several times per trigger, and
+    /// <c>Descendants()</c> allocates an enumerator stack each time.</summary>
+    public static IOperation[] All(IOperation root) =>
+        Flattened.GetValue(root, r => System.Linq.Enumerable.ToArray(r.Descendants()));
+
     public static IArgumentOperation? Argument(IInvocationOperation inv, string parameterName) =>
         FirstArgument(inv, (a, name) => a.Parameter?.Name == name, parameterName);
 

@@ -70,7 +70,7 @@ public sealed class OrderRule : KvmRule
         if (Ops.Unwrap(arg) is not ILocalReferenceOperation { Local: var local })
             return false;
         var fromGet = false;
-        foreach (var op in Ops.Root(site).Descendants())
+        foreach (var op in Ops.All(Ops.Root(site)))
         {
             if (op is IVariableDeclaratorOperation d && SymbolEqualityComparer.Default.Equals(d.Symbol, local))
                 fromGet = IsGet(d.Initializer?.Value, vcpu);

@@ -30,11 +30,14 @@ public class DispatchTests
                 {|KVM1006:f.Create({|KVM1003:4097|}, {|KVM1004:(GuestMemfdFlags)0x100|})|};
                 // "flags" and an aligned field: the flags rule and the alignment rule share the assignment callback.
                 var r = new kvm_userspace_memory_region2 { memory_size = {|KVM1003:5000|}, flags = {|KVM1004:0x80|} };
-                // "Ioctl": the capability rule.
-                var arg = new kvm_create_guest_memfd { size = 4096 };
-                Sys.Ioctl(0, {|KVM2001:KvmIoctls.KVM_CREATE_GUEST_MEMFD|}, ref arg);
                 // Other names reach no rule.
                 Console.WriteLine(r.slot);
+            }
+            void N()
+            {
+                // "Ioctl": the capability rule and the result rule (no proof parameter in this method).
+                var arg = new kvm_create_guest_memfd { size = 4096 };
+                {|KVM1010:Sys.Ioctl(0, {|KVM2001:KvmIoctls.KVM_CREATE_GUEST_MEMFD|}, ref arg)|};
             }
         }
         """);

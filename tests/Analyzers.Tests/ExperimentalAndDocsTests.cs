@@ -76,12 +76,24 @@ public class DocsTests
     }
 
     [Fact]
+    public void Help_links_are_absolute_exactly_when_the_build_set_a_repository_url()
+    {
+        var url = typeof(Descriptors).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+            .SingleOrDefault(a => a.Key == "KvmRepositoryUrl")?.Value;
+        if (string.IsNullOrEmpty(url))
+            Assert.Equal("docs/diagnostics/", Descriptors.HelpBase);
+        else
+            Assert.Equal(url.TrimEnd('/') + "/blob/HEAD/docs/diagnostics/", Descriptors.HelpBase);
+    }
+
+    [Fact]
     public void Every_descriptor_links_its_page()
     {
         foreach (var f in typeof(Descriptors).GetFields(BindingFlags.Public | BindingFlags.Static).Where(f => f.FieldType == typeof(DiagnosticDescriptor)))
         {
             var d = (DiagnosticDescriptor)f.GetValue(null)!;
-            Assert.Equal($"docs/diagnostics/{d.Id}.md", d.HelpLinkUri);
+            Assert.Equal($"{Descriptors.HelpBase}{d.Id}.md", d.HelpLinkUri);
+            Assert.EndsWith($"docs/diagnostics/{d.Id}.md", d.HelpLinkUri);
         }
     }
 }

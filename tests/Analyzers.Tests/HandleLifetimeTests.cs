@@ -46,8 +46,9 @@ public class HandleLifetimeTests
     [Fact]
     public Task Handles_handed_on_are_silent() => Verify.Analyzer<HandleLifetimeRule>("""
         using System.Collections.Generic;
-        class C
+        class C : IDisposable
         {
+            public void Dispose() => _vm?.Dispose();
             VmFd? _vm;
             readonly List<VcpuFd> _vcpus = new();
             VmFd Create(KvmSystem kvm) => kvm.CreateVm();
@@ -55,7 +56,7 @@ public class HandleLifetimeTests
             void Stored(KvmSystem kvm) { var vm = kvm.CreateVm(); _vm = vm; _vcpus.Add(vm.CreateVcpu(0)); }
             void Passed(KvmSystem kvm) { var vm = kvm.CreateVm(); Keep(vm); }
             void Captured(KvmSystem kvm) { var vm = kvm.CreateVm(); Action a = () => vm.Dispose(); a(); }
-            static void Keep(VmFd vm) { }
+            static void Keep([TakesOwnership] VmFd vm) { }
         }
         """);
 

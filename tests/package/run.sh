@@ -24,8 +24,9 @@ NUPKG=$W/feed/Kvm.Sdk.$VERSION.nupkg
 unzip -l "$NUPKG" > "$W/nupkg.txt" 2>&1
 if grep -q 'analyzers/dotnet/cs/Kvm.Sdk.Generators.dll' "$W/nupkg.txt" && grep -q 'analyzers/dotnet/cs/Kvm.Sdk.Analyzers.dll' "$W/nupkg.txt" \
    && grep -q 'analyzers/dotnet/cs/Kvm.Sdk.Analyzers.CodeFixes.dll' "$W/nupkg.txt" && grep -q 'buildTransitive/Kvm.Sdk.targets' "$W/nupkg.txt" \
+   && grep -q 'docs/diagnostics/KVM1006.md' "$W/nupkg.txt" \
    && grep -q 'lib/net10.0/Kvm.Sdk.dll' "$W/nupkg.txt" && grep -q 'lib/net10.0/Kvm.Sdk.xml' "$W/nupkg.txt"; then
-  ok "package layout (library + XML docs, generator, analyzers, code fixes, build/buildTransitive targets)"
+  ok "package layout (library + XML docs, generator, analyzers, code fixes, help pages, build/buildTransitive targets)"
 else cat "$W/nupkg.txt"; bad "package layout"; fi
 
 # A project that consumes the package from the local feed (the machine's own NuGet sources stay in effect).

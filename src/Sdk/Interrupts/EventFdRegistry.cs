@@ -59,7 +59,7 @@ internal static class EventFdDeassign
 {
     /// <summary>Runs <paramref name="deassign"/> unless the VM is gone (the kernel drops its registrations with the VM),
     /// then closes the eventfds whatever the kernel said; returns the kernel's answer (0 when nothing was asked).</summary>
-    public static int ThenClose(VmFd vm, Func<int> deassign, OwnedEventFd eventfd, OwnedEventFd? second = null)
+    public static int ThenClose(VmFd vm, Func<int> deassign, [TakesOwnership] OwnedEventFd eventfd, [TakesOwnership] OwnedEventFd? second = null)
     {
         try
         {

@@ -366,7 +366,9 @@ internal sealed unsafe partial class KvmRunWatchdog : IDisposable
         // SAFETY: _oldMask is the 128-byte sigset_t saved by the constructor on this thread.
         fixed (ulong* old = _oldMask)
             pthread_sigmask(SIG_SETMASK, old, null);
+#pragma warning disable KVM1010 // best-effort restore on the way out: there is nothing to do if it fails
         Sys.Ioctl(_vcpu.Fd, KvmIoctls.KVM_SET_SIGNAL_MASK.Value, null); // NULL: no mask change during KVM_RUN
+#pragma warning restore KVM1010
     }
 
     [LibraryImport("libc.so.6", SetLastError = true)]

@@ -49,7 +49,9 @@ public class MappingSoundnessTests
     public void AFinalizedMappingStaysMappedWhileALeaseIsLiveAndGoesWhenItEnds()
     {
         using var kvm = KvmSystem.Open();
+#pragma warning disable KVM1006 // never disposed on purpose: the test runs the finalizer itself
         var memory = kvm.AllocateHostMemory(2 * Page);
+#pragma warning restore KVM1006
         var lease = memory.Lease(Page, (int)Page);
         var address = AddressOf(lease.Span);
 

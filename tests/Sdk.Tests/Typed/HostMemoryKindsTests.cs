@@ -42,7 +42,9 @@ public class HostMemoryKindsTests
         Assert.Contains("multiple of the 2 MiB page", e.Message, StringComparison.Ordinal);
         e = Assert.Throws<ArgumentOutOfRangeException>(() => kvm.AllocateMemfd(Huge + Page, new() { HugePageSize = Huge }));
         Assert.Contains("multiple of the 2 MiB page", e.Message, StringComparison.Ordinal);
+#pragma warning disable KVM1009 // the zero size is the point: the SDK's own check
         e = Assert.Throws<ArgumentOutOfRangeException>(() => kvm.AllocateMemfd(0));
+#pragma warning restore KVM1009
         Assert.Contains("non-zero multiple", e.Message, StringComparison.Ordinal);
         Assert.Throws<ArgumentOutOfRangeException>(() => kvm.AllocateHostMemory(Page + 1));
         Assert.Equal(before, sys.Calls.Count);

@@ -1,6 +1,6 @@
-// These tests pass unaligned values and map an unmappable guest_memfd on purpose: they test the SDK's own
-// argument checks, which the analyzers (rightly) report at compile time.
-#pragma warning disable KVM1003, KVM1005
+// These tests pass unaligned values and zero sizes and map an unmappable guest_memfd on purpose: they test the
+// SDK's own argument checks, which the analyzers (rightly) report at compile time.
+#pragma warning disable KVM1003, KVM1005, KVM1009
 using Kvm.Interop;
 
 namespace Kvm.Tests.Typed;

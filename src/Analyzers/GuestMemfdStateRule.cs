@@ -1,0 +1,78 @@
+using System.Collections.Immutable;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace Kvm.Analyzers;
+
+/// <summary>
+/// What a guest_memfd's creation flags mean for the VM and the host:
+/// KVM1012, <c>GUEST_MEMFD_FLAG_INIT_SHARED</c> on a guest_memfd of a VM created (in this method) as SW_PROTECTED, SNP
+/// or TDX while the project does not target in-place conversion;
+/// KVM1014, <c>Write</c>/<c>Lease</c> through the mapping of a guest_memfd created with MMAP but without INIT_SHARED
+/// (its pages start private) in a method that converts nothing to shared.
+/// </summary>
+public sealed class GuestMemfdStateRule : KvmRule
+{
+    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } =
+        ImmutableArray.Create(Descriptors.InitSharedOnPrivateVm, Descriptors.HostWriteToPrivate);
+
+    internal override void Start(KvmSymbols s, RuleRegistry registry)
+    {
+        if (s.GuestMemfdFeature is null || s.GmemFd is null)
+            return;
+        registry.OnInvocation(new[] { "Create", "TryCreate" }, (ctx, inv) =>
+        {
+            if (!KvmSymbols.Is(inv.TargetMethod.ContainingType, s.GuestMemfdFeature) ||
+                Ops.Argument(inv, "flags") is not { } flags || !Ops.IsExplicit(flags) ||
+                ValueFlow.WhenAll(flags.Value, v => (v & s.GmemFlagInitShared) != 0) is null ||
+                TargetAbi.InPlaceConversionReason(ctx.Options, inv.Syntax.SyntaxTree) is not null ||
+                VmFacts.OwnersOf(Ops.Receiver(inv), s.VmGuestMemfd) is not { Count: > 0 } owners)
+                return;
+            string? typeName = null;
+            foreach (var vm in owners)
+            {
+                var (cls, name) = VmFacts.TypeOf(s, vm);
+                if (cls != VmFacts.TypeClass.Private)
+                    return;
+                typeName ??= name;
+            }
+            var vmName = Ops.ReferencedSymbol(owners[0])?.Name ?? owners[0].Syntax.ToString();
+            ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.InitSharedOnPrivateVm, inv.Syntax.GetLocation(), vmName, typeName));
+        });
+        registry.OnInvocation(new[] { "Write", "Lease" }, (ctx, inv) =>
+        {
+            if (!IsHostMapping(s, inv.TargetMethod.ContainingType) || Ops.Receiver(inv) is not { } mapping ||
+                VmFacts.Created(mapping, s.GmemFd, "Map") is not { Count: > 0 } maps)
+                return;
+            foreach (var map in maps)
+            {
+                if (VmFacts.GmemFlags(s, Ops.Receiver(map)) is not { Count: > 0 } all)
+                    return;
+                foreach (var f in all)
+                    if ((f & s.GmemFlagMmap) == 0 || (f & s.GmemFlagInitShared) != 0)
+                        return;
+            }
+            if (ConvertsToShared(Ops.Root(inv)))
+                return;
+            var name = Ops.ReferencedSymbol(mapping)?.Name ?? mapping.Syntax.ToString();
+            ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.HostWriteToPrivate, inv.Syntax.GetLocation(), name, inv.TargetMethod.Name + "()"));
+        });
+    }
+
+    private static bool IsHostMapping(KvmSymbols s, INamedTypeSymbol? t)
+    {
+        for (; t is not null; t = t.BaseType)
+            if (KvmSymbols.Is(t, s.HostMapping))
+                return true;
+        return false;
+    }
+
+    /// <summary>Any conversion or attribute change in the method: which pages are shared is then not known here.</summary>
+    private static bool ConvertsToShared(IOperation root)
+    {
+        foreach (var op in Ops.All(root))
+            if (op is IInvocationOperation { TargetMethod.Name: "ToShared" or "TryToShared" or "Set" or "TrySet" or "RunServicingMemoryFaults" })
+                return true;
+        return false;
+    }
+}
