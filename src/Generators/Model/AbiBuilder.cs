@@ -80,7 +80,7 @@ public static class AbiBuilder
         foreach (var entry in options.Entries) pp.ProcessEntry(entry);
         diagnostics.AddRange(pp.Diagnostics);
 
-        var parser = new DeclParser(pp.Text, diagnostics);
+        var parser = new DeclParser(pp.Text, diagnostics, options.AllowUnreadDeclarations ? HeaderSeverity.Warning : HeaderSeverity.Error);
         parser.Parse();
 
         var includeName = pp.IncludeNames.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
@@ -90,7 +90,9 @@ public static class AbiBuilder
 
         AssignSyntheticNames(parser, diagnostics);
         var structs = CollectStructs(parser, IsKvmFile, NameOf, diagnostics, out var emitted);
+        int ppReported = pp.Diagnostics.Count;
         var (constants, ioctls) = EvaluateMacros(pp, parser, IsKvmFile, NameOf, emitted, diagnostics);
+        diagnostics.AddRange(pp.Diagnostics.Skip(ppReported)); // limits met while expanding the constants
         AddEnumConstants(parser, IsKvmFile, NameOf, constants);
         var withFamilies = AssignFamilies(constants, pp, IsKvmFile, arch);
         ReportOverlayCollisions(withFamilies, ioctls, options, diagnostics);
@@ -231,7 +233,12 @@ public static class AbiBuilder
             while (el.Resolve() is ArrayType a)
             {
                 if (a.IsFlexible && a != arr) { error = "flexible inner array dimension"; return false; }
-                if (!a.IsFlexible) count *= a.Length!.Value;
+                if (!a.IsFlexible)
+                {
+                    // Bounded by the layout's size, except for arrays of empty structs: check, never wrap.
+                    if (a.Length!.Value != 0 && count > long.MaxValue / a.Length.Value) { error = "array element count overflows 64 bits"; return false; }
+                    count *= a.Length.Value;
+                }
                 el = a.Element;
             }
             if (!flexible && count == 0) flexible = true;
@@ -305,18 +312,42 @@ public static class AbiBuilder
     {
         var constants = new List<AbiConstant>();
         var ioctls = new List<AbiIoctl>();
+        // Values already known, as typed literals: a macro whose body is one parenthesised group or one number
+        // is replaced by its value when a later macro names it (exact: the group is evaluated on its own in C too).
+        var known = new Dictionary<string, List<Token>>(StringComparer.Ordinal);
+        long work = 0;
+        int limitFailures = 0;
         foreach (var m in pp.Definitions)
         {
             if (m.IsFunction || !isKvmFile(m.File)) continue;
             if (!pp.Macros.TryGetValue(m.Name, out var current) || !ReferenceEquals(current, m)) continue; // later redefined or undefined
             if (m.Body.Count == 0) continue; // a feature flag such as __KVM_HAVE_PIT, not a value
-            var expanded = pp.Expand(m.Body.ToList());
-            if (!ExprEvaluator.TryEvaluate(expanded, parser, false, out var value, out var error))
+            if (work > EvaluationBudget)
             {
-                diagnostics.Add(new HeaderDiagnostic(DiagnosticIds.MacroNotConstant, HeaderSeverity.Info,
-                    $"'{m.Name}' is not an integer constant on this architecture: {error}", m.File, m.Line, 1));
+                diagnostics.Add(new HeaderDiagnostic(DiagnosticIds.LimitExceeded, HeaderSeverity.Error,
+                    $"evaluating the headers' macros took more than {EvaluationBudget} tokens of expansion (the generator's limit); '{m.Name}' and the macros after it are not generated", m.File, m.Line, 1));
+                break;
+            }
+            if (limitFailures > MaxLimitFailures)
+            {
+                diagnostics.Add(new HeaderDiagnostic(DiagnosticIds.LimitExceeded, HeaderSeverity.Error,
+                    $"more than {MaxLimitFailures} macros exceed the generator's limits; '{m.Name}' and the macros after it are not generated", m.File, m.Line, 1));
+                break;
+            }
+            int reported = pp.Diagnostics.Count;
+            var expanded = pp.Expand(m.Body.ToList(), known);
+            work += pp.LastExpansionWork;
+            if (pp.Diagnostics.Count > reported) limitFailures++;
+            if (!ExprEvaluator.TryEvaluate(expanded, parser, false, out var value, out var error, out bool limit))
+            {
+                if (limit) limitFailures++;
+                diagnostics.Add(limit
+                    ? new HeaderDiagnostic(DiagnosticIds.LimitExceeded, HeaderSeverity.Error, $"'{m.Name}' cannot be evaluated: {error}", m.File, m.Line, 1)
+                    : new HeaderDiagnostic(DiagnosticIds.MacroNotConstant, HeaderSeverity.Info,
+                        $"'{m.Name}' is not an integer constant on this architecture: {error}", m.File, m.Line, 1));
                 continue;
             }
+            if (!pp.LastExpansionPainted && IsSelfContained(m.Body)) known[m.Name] = Literal(value, m.Body[0]);
             constants.Add(new AbiConstant(m.Name, value.Bits, value.Kind, nameOf(m.File), m.Line, null));
             if (TryIoctl(m, pp, parser, value, out var ioctl, out var ioctlError))
             {
@@ -330,6 +361,40 @@ public static class AbiBuilder
                     $"'{m.Name}' is an ioctl number but its argument type is not modelled: {ioctlError}; emitted as a constant only", m.File, m.Line, 1));
         }
         return (constants, ioctls);
+    }
+
+    /// <summary>Tokens of expansion all constants of one model may take together (kvm.h takes ~100,000).</summary>
+    public const long EvaluationBudget = 20_000_000;
+
+    /// <summary>Macros that may fail on a limit before the rest are given up with one diagnostic.</summary>
+    private const int MaxLimitFailures = 10;
+
+    /// <summary>One number, or one parenthesised group spanning the whole body.</summary>
+    private static bool IsSelfContained(IReadOnlyList<Token> body)
+    {
+        if (body.Count == 1) return body[0].Kind == TokenKind.Number;
+        if (!body[0].Is("(") || !body[body.Count - 1].Is(")")) return false;
+        int level = 0;
+        for (int i = 0; i < body.Count; i++)
+        {
+            if (body[i].Is("(")) level++;
+            else if (body[i].Is(")") && --level == 0 && i != body.Count - 1) return false;
+        }
+        return level == 0;
+    }
+
+    /// <summary>A C literal of exactly this value and type: 5, 5U, 5L, 5UL, 5LL, 5ULL, or (-N-1) for negatives.</summary>
+    private static List<Token> Literal(CValue v, Token at)
+    {
+        string suffix = v.Kind switch { CIntKind.UInt => "U", CIntKind.Long => "L", CIntKind.ULong => "UL", CIntKind.LongLong => "LL", CIntKind.ULongLong => "ULL", _ => "" };
+        Token T(TokenKind k, string text) => new(k, text, at.File, at.Line, at.Column, true);
+        if (!v.Signed || v.AsSigned >= 0) return new List<Token> { T(TokenKind.Number, v.Bits.ToString(System.Globalization.CultureInfo.InvariantCulture) + suffix) };
+        ulong magnitude = (ulong)(-(v.AsSigned + 1));
+        return new List<Token>
+        {
+            T(TokenKind.Punct, "("), T(TokenKind.Punct, "-"), T(TokenKind.Number, magnitude.ToString(System.Globalization.CultureInfo.InvariantCulture) + suffix),
+            T(TokenKind.Punct, "-"), T(TokenKind.Number, "1"), T(TokenKind.Punct, ")"),
+        };
     }
 
     private static bool TryIoctl(Macro m, Preprocessor pp, DeclParser parser, CValue value, out AbiIoctl? ioctl, out string? error)
