@@ -179,6 +179,17 @@ public sealed class DeclParser : ITypeContext
         "extern", "static", "inline", "__inline", "__inline__", "register", "auto", "__extension__", "_Noreturn", "__user", "__iomem", "__force",
     };
 
+    /// <summary>C's reserved words (and GNU's spellings of them): never a tag or a declarator's name.</summary>
+    private static readonly HashSet<string> Keywords = new(StringComparer.Ordinal)
+    {
+        "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else", "enum", "extern", "float", "for",
+        "goto", "if", "inline", "int", "long", "register", "restrict", "return", "short", "signed", "sizeof", "static", "struct",
+        "switch", "typedef", "union", "unsigned", "void", "volatile", "while", "_Bool", "_Alignas", "_Alignof", "_Atomic",
+        "_Noreturn", "_Static_assert", "__attribute__", "__attribute", "__const", "__const__", "__volatile", "__volatile__",
+        "__restrict", "__restrict__", "__inline", "__inline__", "__signed", "__signed__", "__int128", "__extension__",
+        "__typeof__", "__typeof", "typeof", "__alignof__", "__alignof",
+    };
+
     private static readonly HashSet<string> TypeWords = new(StringComparer.Ordinal)
     {
         "void", "char", "short", "int", "long", "float", "double", "signed", "unsigned", "_Bool", "__signed__", "__signed", "__int128",
@@ -386,7 +397,11 @@ public sealed class DeclParser : ITypeContext
         SkipAttributes(out int preAlign, out bool prePacked);
         string? tag = null;
         Token tagTok = kw;
-        if (!AtEnd && Cur.IsIdentifier && !Cur.Is("__attribute__")) { tagTok = Cur; tag = Cur.Text; _pos++; }
+        if (!AtEnd && Cur.IsIdentifier && !Cur.Is("__attribute__"))
+        {
+            if (Keywords.Contains(Cur.Text)) throw new ParseError($"expected a tag or '{{' after '{kw.Text}', found the keyword '{Cur.Text}'", Cur);
+            tagTok = Cur; tag = Cur.Text; _pos++;
+        }
         if (AtEnd || !Cur.Is("{"))
         {
             if (tag is null) throw new ParseError($"anonymous {kw.Text} without a body", kw);
@@ -529,7 +544,11 @@ public sealed class DeclParser : ITypeContext
         _pos++;
         SkipAttributes(out _, out _);
         string? tag = null;
-        if (!AtEnd && Cur.IsIdentifier) { tag = Cur.Text; _pos++; }
+        if (!AtEnd && Cur.IsIdentifier)
+        {
+            if (Keywords.Contains(Cur.Text)) throw new ParseError($"expected a tag or '{{' after 'enum', found the keyword '{Cur.Text}'", Cur);
+            tag = Cur.Text; _pos++;
+        }
         EnumType e;
         if (tag is not null && _tags.TryGetValue(tag, out var existing))
         {
@@ -673,6 +692,7 @@ public sealed class DeclParser : ITypeContext
         List<Derivation>? inner = null;
         if (!AtEnd && Cur.IsIdentifier && !Cur.Is("__attribute__"))
         {
+            if (Keywords.Contains(Cur.Text)) throw new ParseError($"expected a name, found the keyword '{Cur.Text}'", Cur);
             name = Cur.Text;
             _pos++;
         }

@@ -122,20 +122,36 @@ public sealed class ExprEvaluator
         new[] { "==", "!=" }, new[] { "<", ">", "<=", ">=" }, new[] { "<<", ">>" }, new[] { "+", "-" }, new[] { "*", "/", "%" },
     };
 
+    /// <summary>The binary operators by precedence climbing over explicit stacks: one frame for any chain of
+    /// operators (a recursive descent would spend ten frames per operand on the ten levels).</summary>
     private CValue Binary(int level)
     {
-        if (level == Levels.Length) return Unary();
-        var left = Binary(level + 1);
+        var values = new Stack<CValue>();
+        var ops = new Stack<(string Op, int Level)>();
+        values.Push(Unary());
         while (true)
         {
             string? op = null;
-            foreach (var candidate in Levels[level])
-                if (Peek is { } t && t.Is(candidate)) { op = candidate; break; }
-            if (op is null) return left;
+            int opLevel = -1;
+            if (Peek is { } t)
+                for (int l = level; l < Levels.Length && op is null; l++)
+                    foreach (var candidate in Levels[l])
+                        if (t.Is(candidate)) { op = candidate; opLevel = l; break; }
+            if (op is null) break;
+            while (ops.Count > 0 && ops.Peek().Level >= opLevel) Reduce(values, ops.Pop().Op);
+            ops.Push((op, opLevel));
             _pos++;
-            var right = Binary(level + 1);
-            left = Apply(op, left, right);
+            values.Push(Unary());
         }
+        while (ops.Count > 0) Reduce(values, ops.Pop().Op);
+        return values.Pop();
+    }
+
+    private void Reduce(Stack<CValue> values, string op)
+    {
+        var right = values.Pop();
+        var left = values.Pop();
+        values.Push(Apply(op, left, right));
     }
 
     private CValue Apply(string op, CValue a, CValue b)

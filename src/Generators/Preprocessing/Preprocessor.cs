@@ -380,23 +380,40 @@ public sealed class Preprocessor
 
     /// <summary>Appends the expansion of <paramref name="input"/> to <paramref name="output"/>: nested expansions
     /// write into the same list instead of each returning one to copy.</summary>
+    /// <summary>How many replacements may be rescanned inside one another (a chain of object-like macros nests
+    /// one per link). Rescanning is a loop over an explicit stack, so this bounds memory, not the thread's stack.</summary>
+    public const int MaxRescanNesting = 4096;
+
+    private sealed class Frame
+    {
+        public Frame(List<Token> input, Disabled? disabled) { Input = input; Disabled = disabled; }
+        public List<Token> Input { get; }
+        public Disabled? Disabled { get; }
+        public int Next;
+    }
+
     private void ExpandInto(List<Token> output, List<Token> input, Disabled? disabled, int depth)
     {
+        // depth counts only the recursion of argument pre-expansion; rescanning a replacement pushes a frame.
         if (depth > MaxExpansionDepth || !StackLeft())
         {
-            if (input.Count > 0) Report(DiagnosticIds.LimitExceeded, HeaderSeverity.Error, $"macro expansion nested deeper than {MaxExpansionDepth} levels (the generator's limit)", input[0]);
+            if (input.Count > 0) Report(DiagnosticIds.LimitExceeded, HeaderSeverity.Error, $"macro arguments nested deeper than {MaxExpansionDepth} levels (the generator's limit)", input[0]);
             return;
         }
-        Spend(input.Count, input.Count > 0 ? input[0] : default);
-        for (int i = 0; i < input.Count; i++)
+        if (input.Count > 0) Spend(input.Count, input[0]);
+        var frames = new Stack<Frame>();
+        frames.Push(new Frame(input, disabled));
+        while (frames.Count > 0)
         {
-            var t = input[i];
+            var f = frames.Peek();
+            if (f.Next >= f.Input.Count) { frames.Pop(); continue; }
+            var t = f.Input[f.Next++];
             if (!t.IsIdentifier || t.NoExpand || !_macros.TryGetValue(t.Text, out var m))
             {
                 output.Add(t);
                 continue;
             }
-            if (Disabled.Contains(disabled, t.Text))
+            if (Disabled.Contains(f.Disabled, t.Text))
             {
                 _painted++;
                 output.Add(t.Painted());
@@ -418,23 +435,31 @@ public sealed class Preprocessor
             }
             else
             {
-                if (i + 1 >= input.Count || !input[i + 1].Is("("))
+                if (f.Next >= f.Input.Count || !f.Input[f.Next].Is("("))
                 {
                     output.Add(t);
                     continue;
                 }
-                var args = CollectArguments(input, i + 1, out int end);
+                var args = CollectArguments(f.Input, f.Next, out int end);
                 if (args is null)
                 {
                     Report(DiagnosticIds.PreprocessorSyntax, HeaderSeverity.Error, $"unterminated call of macro '{t.Text}'", t);
                     output.Add(t);
                     continue;
                 }
-                if (!FitArguments(m, args, t)) { i = end; continue; }
-                replacement = Substitute(m, args, t, disabled, depth);
-                i = end;
+                f.Next = end + 1;
+                if (!FitArguments(m, args, t)) continue;
+                replacement = Substitute(m, args, t, f.Disabled, depth);
             }
-            ExpandInto(output, replacement, new Disabled(m.Name, disabled), depth + 1);
+            var inherited = f.Disabled;
+            if (f.Next >= f.Input.Count) frames.Pop(); // a tail expansion replaces its frame: alias chains stay flat
+            if (frames.Count >= MaxRescanNesting)
+            {
+                Report(DiagnosticIds.LimitExceeded, HeaderSeverity.Error, $"macro expansion at '{t.Text}' nests more than {MaxRescanNesting} replacements (the generator's limit)", t);
+                throw new BudgetExceeded();
+            }
+            if (replacement.Count > 0) Spend(replacement.Count, t);
+            frames.Push(new Frame(replacement, new Disabled(m.Name, inherited)));
         }
     }
 
