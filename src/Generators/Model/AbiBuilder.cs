@@ -78,7 +78,9 @@ public static class AbiBuilder
         if (options.Entries.Count == 0)
             diagnostics.Add(new HeaderDiagnostic(DiagnosticIds.NoHeaders, HeaderSeverity.Warning, "no entry header given (expected linux/kvm.h)", "<options>", 0, 0));
         foreach (var entry in options.Entries) pp.ProcessEntry(entry);
-        diagnostics.AddRange(pp.Diagnostics);
+        diagnostics.AddRange(OneMissingIncludeError(pp.Diagnostics, set));
+        int afterPreprocessing = diagnostics.Count;
+        bool includeMissing = pp.Diagnostics.Any(d => d.Id == DiagnosticIds.IncludeNotFound);
 
         var parser = new DeclParser(pp.Text, diagnostics, options.AllowUnreadDeclarations ? HeaderSeverity.Warning : HeaderSeverity.Error);
         parser.Parse();
@@ -103,8 +105,38 @@ public static class AbiBuilder
             return new AbiHeader(NameOf(p), p, Sha256(file.Text));
         }).ToEquatableArray();
 
+        if (includeMissing) CollapseFollowOn(diagnostics, afterPreprocessing);
+
         return new AbiModel(arch.Name, options.Profile, structs.ToEquatableArray(), withFamilies.ToEquatableArray(),
             ioctls.ToEquatableArray(), hashes, Dedupe(diagnostics).ToEquatableArray());
+    }
+
+    /// <summary>Several headers not found is usually one include root missing (the multiarch directory with every
+    /// asm/ header): one error naming them all, at the first.</summary>
+    private static IEnumerable<HeaderDiagnostic> OneMissingIncludeError(List<HeaderDiagnostic> preprocessing, HeaderSet set)
+    {
+        var missing = preprocessing.Where(d => d.Id == DiagnosticIds.IncludeNotFound && d.Severity == HeaderSeverity.Error).ToList();
+        if (missing.Count <= 1) return preprocessing;
+        var names = missing.Select(d => d.Message.Split('<', '>') is { Length: > 2 } parts ? parts[1] : d.Message).Distinct().ToList();
+        bool asm = names.Any(n => n.StartsWith("asm/", StringComparison.Ordinal));
+        var first = missing[0];
+        var one = first with
+        {
+            Message = $"{names.Count} headers not found under the include roots ({set.DescribeRoots()}): {string.Join(", ", names)}" +
+                (asm ? "; the asm/ headers live in the architecture's own directory (e.g. <version>/x86_64-linux-gnu): is that include root missing?" : ""),
+        };
+        return preprocessing.Where(d => !missing.Contains(d)).Prepend(one);
+    }
+
+    /// <summary>A header that was not found leaves its types undefined, and every declaration using them fails:
+    /// one missing include root must read as one error, not hundreds. The follow-on problems become one note.</summary>
+    private static void CollapseFollowOn(List<HeaderDiagnostic> diagnostics, int from)
+    {
+        int followOn = diagnostics.Count - from;
+        if (followOn <= 0) return;
+        diagnostics.RemoveRange(from, followOn);
+        diagnostics.Add(new HeaderDiagnostic(DiagnosticIds.IncludeNotFound, HeaderSeverity.Info,
+            $"{followOn} follow-on problem(s) not shown: a header was not found (above); fix the include roots first", "<generator>", 0, 0));
     }
 
     private static AbiModel Empty(AbiOptions options, List<HeaderDiagnostic> diagnostics) =>

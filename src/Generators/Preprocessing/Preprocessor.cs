@@ -101,6 +101,12 @@ public sealed class Preprocessor
             Report(DiagnosticIds.PreprocessorSyntax, HeaderSeverity.Error, $"#include nested deeper than {MaxIncludeDepth} levels (recursive include?) at <{includeName}>", file.Path, 1, 1);
             return;
         }
+        if (LooksBinary(file.Text))
+        {
+            if (_includedSet.Add(file.Path)) { _includedFiles.Add(file.Path); _includeNames[file.Path] = includeName; }
+            Report(DiagnosticIds.PreprocessorSyntax, HeaderSeverity.Error, $"<{includeName}> is not a C header: it looks like binary data (control bytes in more than 1% of it); skipped", file.Path, 1, 1);
+            return;
+        }
         bool first = _includedSet.Add(file.Path);
         if (first) { _includedFiles.Add(file.Path); _includeNames[file.Path] = includeName; }
         _depth++;
@@ -201,6 +207,16 @@ public sealed class Preprocessor
             Report(DiagnosticIds.PreprocessorSyntax, HeaderSeverity.Error, $"#{c.Start.Text} is never closed by #endif", c.Start);
         }
         _depth--;
+    }
+
+    /// <summary>More than 1% control bytes (other than whitespace): an ELF file or an image, not text. One error
+    /// for the file rather than one per stray byte.</summary>
+    private static bool LooksBinary(string text)
+    {
+        int control = 0;
+        foreach (var c in text)
+            if (c < ' ' && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != '\v') control++;
+        return control > 0 && control * 100L > text.Length;
     }
 
     private void Define(List<Token> rest, Token at, HeaderFile file, string includeName)
