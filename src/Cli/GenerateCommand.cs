@@ -21,8 +21,8 @@ internal static class GenerateCommand
         var includes = args.All("include");
         var asked = args.All("arch").Select(AbiCommands.ParseArch).Distinct().ToList();
         var source = AbiCommands.ResolveSource(includes, args.One("version"), args.All("entry"));
-        var archs = includes.Count > 0 ? IncludeArchitecture.Resolve(includes, asked, TargetArch.All)
-            : asked.Count > 0 ? asked : new List<TargetArch>(TargetArch.All);
+        var archs = includes.Count > 0 ? IncludeArchitecture.Resolve(includes, asked, TargetArch.Vendored)
+            : asked.Count > 0 ? asked : new List<TargetArch>(TargetArch.Vendored);
         var models = archs.Select(a => source.Build(a, allowUnread: allowUnread)).ToList();
         foreach (var m in models) AbiCommands.ReportDiagnostics(m);
         if (models.Any(m => m.Diagnostics.Any(d => d.Severity == HeaderSeverity.Error)))

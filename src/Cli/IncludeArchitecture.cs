@@ -13,7 +13,8 @@ internal static class IncludeArchitecture
     /// <summary>A declaration, #define or word that only this architecture's asm/kvm.h contains.</summary>
     private static readonly (string Arch, string Marker)[] Markers =
     {
-        ("x86_64", "struct kvm_pit_state"), ("arm64", "KVM_ARM_TARGET_"),
+        ("x86_64", "struct kvm_pit_state"), ("arm64", "KVM_ARM_TARGET_"), ("riscv64", "KVM_RISCV_"),
+        ("s390x", "struct kvm_s390_"), ("ppc64le", "struct kvm_ppc_"), ("loongarch64", "KVM_LOONGARCH_"),
     };
 
     public static bool HasPlaceholder(string dir) => dir.Contains("{multiarch}", StringComparison.Ordinal) || dir.Contains("{arch}", StringComparison.Ordinal);

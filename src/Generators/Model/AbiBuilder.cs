@@ -59,7 +59,7 @@ public static class AbiBuilder
         var arch = TargetArch.Parse(options.Arch);
         if (arch is null)
         {
-            diagnostics.Add(new HeaderDiagnostic(DiagnosticIds.NoHeaders, HeaderSeverity.Error, $"unknown architecture '{options.Arch}' (use x86_64 or arm64)", "<options>", 0, 0));
+            diagnostics.Add(new HeaderDiagnostic(DiagnosticIds.NoHeaders, HeaderSeverity.Error, $"unknown architecture '{options.Arch}' (use one of {string.Join(", ", TargetArch.All.Select(a => a.Name))})", "<options>", 0, 0));
             return Empty(options, diagnostics);
         }
         var set = new HeaderSet(headers, options.IncludeRoots, reader);
@@ -69,10 +69,11 @@ public static class AbiBuilder
             new("__STDC__", "1"), new("__STDC_VERSION__", "201710L"), new("__CHAR_BIT__", "8"), new("__SIZEOF_INT__", "4"),
             new("__SIZEOF_LONG__", "8"), new("__SIZEOF_LONG_LONG__", "8"), new("__SIZEOF_POINTER__", "8"), new("__SIZEOF_SHORT__", "2"),
             new("__LP64__", "1"), new("__SIZEOF_INT128__", "16"), new("_LP64", "1"), new("__ORDER_LITTLE_ENDIAN__", "1234"), new("__ORDER_BIG_ENDIAN__", "4321"),
-            new("__BYTE_ORDER__", "__ORDER_LITTLE_ENDIAN__"), new("__LITTLE_ENDIAN__", "1"),
+            new("__BYTE_ORDER__", arch.BigEndian ? "__ORDER_BIG_ENDIAN__" : "__ORDER_LITTLE_ENDIAN__"),
         };
+        if (arch.Equals(TargetArch.Ppc64le)) predefined.Add(new("__LITTLE_ENDIAN__", "1"));
         if (!arch.CharIsSigned) predefined.Add(new("__CHAR_UNSIGNED__", "1"));
-        foreach (var m in arch.PredefinedMacros) predefined.Add(new(m, "1"));
+        predefined.AddRange(arch.Predefined());
 
         var pp = new Preprocessor(set, predefined);
         if (options.Entries.Count == 0)
@@ -91,9 +92,9 @@ public static class AbiBuilder
         string NameOf(string path) => includeName.TryGetValue(path, out var n) ? n : path;
 
         AssignSyntheticNames(parser, diagnostics);
-        var structs = CollectStructs(parser, IsKvmFile, NameOf, diagnostics, out var emitted);
+        var structs = CollectStructs(parser, IsKvmFile, NameOf, diagnostics, arch, out var emitted);
         int ppReported = pp.Diagnostics.Count;
-        var (constants, ioctls) = EvaluateMacros(pp, parser, IsKvmFile, NameOf, emitted, diagnostics);
+        var (constants, ioctls) = EvaluateMacros(pp, parser, IsKvmFile, NameOf, emitted, diagnostics, arch);
         diagnostics.AddRange(pp.Diagnostics.Skip(ppReported)); // limits met while expanding the constants
         AddEnumConstants(parser, IsKvmFile, NameOf, constants);
         var withFamilies = AssignFamilies(constants, pp, IsKvmFile, arch);
@@ -204,7 +205,7 @@ public static class AbiBuilder
     private static string RecordName(RecordType r) => r.Tag ?? r.SyntheticName ?? "<anonymous>";
 
     private static List<AbiStruct> CollectStructs(DeclParser parser, Func<string, bool> isKvmFile, Func<string, string> nameOf,
-        List<HeaderDiagnostic> diagnostics, out HashSet<RecordType> emitted)
+        List<HeaderDiagnostic> diagnostics, TargetArch arch, out HashSet<RecordType> emitted)
     {
         emitted = new HashSet<RecordType>();
         var queue = new Queue<RecordType>(parser.Records.Where(r => r.IsComplete && (r.Tag is not null || (r.SyntheticName is not null && r.Size > 0)) && isKvmFile(r.File)));
@@ -216,7 +217,7 @@ public static class AbiBuilder
             if (!seen.Add(r)) continue;
             if (r.Layout is null) continue; // reported when its layout failed
             var members = new List<AbiMember>();
-            bool ok = Flatten(r, 0, members, queue, diagnostics);
+            bool ok = Flatten(r, 0, members, queue, diagnostics, arch);
             if (!ok) { seen.Remove(r); continue; }
             result.Add(new AbiStruct(RecordName(r), r.Tag is not null ? r.CName : $"{r.Keyword} (anonymous, {RecordName(r)})", r.IsUnion, r.Size, r.Align, r.Packed,
                 members.ToEquatableArray(), nameOf(r.File), r.Line));
@@ -225,7 +226,7 @@ public static class AbiBuilder
         return result.OrderBy(s => s.File, StringComparer.Ordinal).ThenBy(s => s.Line).ThenBy(s => s.Name, StringComparer.Ordinal).ToList();
     }
 
-    private static bool Flatten(RecordType r, long baseBits, List<AbiMember> into, Queue<RecordType> queue, List<HeaderDiagnostic> diagnostics)
+    private static bool Flatten(RecordType r, long baseBits, List<AbiMember> into, Queue<RecordType> queue, List<HeaderDiagnostic> diagnostics, TargetArch arch)
     {
         foreach (var fl in r.Layout!)
         {
@@ -235,11 +236,11 @@ public static class AbiBuilder
             {
                 if (f.BitWidth is null && f.Type.Resolve() is RecordType anon && anon.Layout is not null)
                 {
-                    if (!Flatten(anon, bits, into, queue, diagnostics)) return false;
+                    if (!Flatten(anon, bits, into, queue, diagnostics, arch)) return false;
                 }
                 continue;
             }
-            if (!TryMember(f, fl, bits, queue, out var member, out var error))
+            if (!TryMember(f, fl, bits, queue, arch, out var member, out var error))
             {
                 diagnostics.Add(new HeaderDiagnostic(DiagnosticIds.LayoutNotModelled, HeaderSeverity.Warning,
                     $"{r.CName}: member '{f.Name}' not modelled: {error}", f.File, f.Line, 1));
@@ -250,7 +251,7 @@ public static class AbiBuilder
         return true;
     }
 
-    private static bool TryMember(FieldDecl f, FieldLayout fl, long bits, Queue<RecordType> queue, out AbiMember? member, out string? error)
+    private static bool TryMember(FieldDecl f, FieldLayout fl, long bits, Queue<RecordType> queue, TargetArch arch, out AbiMember? member, out string? error)
     {
         member = null;
         var type = f.Type;
@@ -286,7 +287,10 @@ public static class AbiBuilder
             long unitBits = fl.Size * 8;
             long unitStart = bits / unitBits * unitBits;
             if (bits + width > unitStart + unitBits) { error = "bitfield straddles its storage unit"; return false; }
-            member = new AbiMember(f.Name!, unitStart / 8, fl.Size, f.Type.CName, cs, false, 0, false, (int)(bits - unitStart), width);
+            // The bit number is the shift that reads the field from its unit as a native integer: on a big-endian
+            // target gcc allocates from the most significant bit, so the first field of a byte is bit 7 (s390x).
+            long shift = arch.BigEndian ? unitBits - (bits - unitStart) - width : bits - unitStart;
+            member = new AbiMember(f.Name!, unitStart / 8, fl.Size, f.Type.CName, cs, false, 0, false, (int)shift, width);
             return true;
         }
         LayoutEngine.TrySizeAlign(f.Type, out long size, out _, out _);
@@ -340,7 +344,7 @@ public static class AbiBuilder
     }
 
     private static (List<AbiConstant> Constants, List<AbiIoctl> Ioctls) EvaluateMacros(Preprocessor pp, DeclParser parser,
-        Func<string, bool> isKvmFile, Func<string, string> nameOf, HashSet<RecordType> emitted, List<HeaderDiagnostic> diagnostics)
+        Func<string, bool> isKvmFile, Func<string, string> nameOf, HashSet<RecordType> emitted, List<HeaderDiagnostic> diagnostics, TargetArch arch)
     {
         var constants = new List<AbiConstant>();
         var ioctls = new List<AbiIoctl>();
@@ -381,7 +385,7 @@ public static class AbiBuilder
             }
             if (!pp.LastExpansionPainted && IsSelfContained(m.Body)) known[m.Name] = Literal(value, m.Body[0]);
             constants.Add(new AbiConstant(m.Name, value.Bits, value.Kind, nameOf(m.File), m.Line, null));
-            if (TryIoctl(m, pp, parser, value, out var ioctl, out var ioctlError))
+            if (TryIoctl(m, pp, parser, value, arch, out var ioctl, out var ioctlError))
             {
                 if (ioctl!.ArgIsRecord && parser.Records.FirstOrDefault(r => (r.Tag ?? r.SyntheticName) == ioctl.ArgCsType) is { } rec && !emitted.Contains(rec))
                     diagnostics.Add(new HeaderDiagnostic(DiagnosticIds.LayoutNotModelled, HeaderSeverity.Info,
@@ -429,7 +433,7 @@ public static class AbiBuilder
         };
     }
 
-    private static bool TryIoctl(Macro m, Preprocessor pp, DeclParser parser, CValue value, out AbiIoctl? ioctl, out string? error)
+    private static bool TryIoctl(Macro m, Preprocessor pp, DeclParser parser, CValue value, TargetArch arch, out AbiIoctl? ioctl, out string? error)
     {
         ioctl = null; error = null;
         var body = m.Body;
@@ -456,8 +460,8 @@ public static class AbiBuilder
             args[args.Count - 1].Add(t);
         }
         if (level != 0) return false;
-        int dir = (int)((value.Bits >> 30) & 3);
-        long size = (long)((value.Bits >> 16) & 0x3fff);
+        int dir = arch.Ioc.Direction(value.Bits);
+        long size = arch.Ioc.Size(value.Bits);
         if (body[0].Text == "_IO")
         {
             ioctl = new AbiIoctl(m.Name, value.Bits, dir, size, null, null, false, "", m.Line);
