@@ -46,7 +46,8 @@ internal sealed class AbiDiff
             foreach (var m in s.Members)
             {
                 if (!om.TryGetValue(m.Name, out var o)) changes.Add($"+{m.Name} @{m.Offset} ({m.CType})");
-                else if (o.Offset != m.Offset || o.Size != m.Size || o.CType != m.CType) changes.Add($"{m.Name}: @{o.Offset} {o.CType} -> @{m.Offset} {m.CType}");
+                else if (o.Offset != m.Offset || o.Size != m.Size || o.CType != m.CType)
+                    changes.Add($"{m.Name}: {Change("offset", o.Offset, m.Offset)}{Change("size", o.Size, m.Size)}{(o.CType != m.CType ? $"type {o.CType} -> {m.CType}" : $"({m.CType})")}");
             }
             foreach (var o in old.Members.Where(o => s.Members.All(m => m.Name != o.Name))) changes.Add($"-{o.Name}");
             if (changes.Count > 0) d.LayoutChanged.Add($"{s.Name}: {string.Join("; ", changes)}");
@@ -69,6 +70,9 @@ internal sealed class AbiDiff
         }
         return d;
     }
+
+    /// <summary>"size 8 -> 16 " when it changed, "offset 4 " (the value) when it did not.</summary>
+    private static string Change(string what, long from, long to) => from == to ? $"{what} {to} " : $"{what} {from} -> {to} ";
 
     public string ToText()
     {

@@ -25,7 +25,7 @@ internal sealed class HeaderSource
 
     public static HeaderSource FromIncludeDirs(IReadOnlyList<string> dirs, IReadOnlyList<string> entries) =>
         new(string.Join(" ", dirs.Select(d => "-I" + d)), new List<HeaderFile>(),
-            _ => dirs.Select(Path.GetFullPath).ToList(), entries.Count > 0 ? entries.ToList() : new List<string> { "linux/kvm.h" }, fromDisk: true);
+            arch => dirs.Select(d => Path.GetFullPath(IncludeArchitecture.Expand(d, arch))).ToList(), entries.Count > 0 ? entries.ToList() : new List<string> { "linux/kvm.h" }, fromDisk: true);
 
     public static IReadOnlyList<string> VendoredVersions() =>
         EmbeddedNames().Select(n => n.Substring(ResourcePrefix.Length).Split('/')[0]).Where(v => v != "proposed").Distinct().OrderBy(v => v).ToList();
@@ -35,7 +35,10 @@ internal sealed class HeaderSource
             .Select(n => n.Split('/')[2]).Distinct().OrderBy(v => v).ToList();
 
     /// <summary>"7.3.4" or "7.3.4+inplace-conversion-v8" (overlays after '+').</summary>
-    public static HeaderSource? FromVendored(string spec, out string? error)
+    public static HeaderSource? FromVendored(string spec, out string? error) => FromVendored(spec, Array.Empty<string>(), out error);
+
+    /// <param name="entries">Entry headers instead of the default (linux/kvm.h, or linux/kvm_proposed.h with an overlay).</param>
+    public static HeaderSource? FromVendored(string spec, IReadOnlyList<string> entries, out string? error)
     {
         var parts = spec.Split('+');
         string version = parts[0];
@@ -65,14 +68,15 @@ internal sealed class HeaderSource
         var overlays = parts.Skip(1).ToList();
         return new HeaderSource(spec, files,
             arch => overlays.Select(o => $"/uapi-headers/proposed/{o}").Concat(new[] { $"/uapi-headers/{version}/{arch.Multiarch}", $"/uapi-headers/{version}" }).ToList(),
-            overlays.Count > 0 ? new List<string> { "linux/kvm_proposed.h" } : new List<string> { "linux/kvm.h" }, fromDisk: false);
+            entries.Count > 0 ? entries.ToList() : overlays.Count > 0 ? new List<string> { "linux/kvm_proposed.h" } : new List<string> { "linux/kvm.h" }, fromDisk: false);
     }
 
     private static IEnumerable<string> EmbeddedNames() =>
         typeof(HeaderSource).Assembly.GetManifestResourceNames().Where(n => n.StartsWith(ResourcePrefix, StringComparison.Ordinal));
 
-    public AbiModel Build(TargetArch arch, string? profile = null) =>
-        AbiBuilder.Build(Files, new AbiOptions(arch.Name, RootsFor(arch).ToEquatableArray(), Entries.ToEquatableArray(), profile ?? Description),
+    /// <param name="allowUnread">KVM0003/KVM0005 as warnings (<c>--unread warning</c>) instead of errors.</param>
+    public AbiModel Build(TargetArch arch, string? profile = null, bool allowUnread = false) =>
+        AbiBuilder.Build(Files, new AbiOptions(arch.Name, RootsFor(arch).ToEquatableArray(), Entries.ToEquatableArray(), profile ?? Description) { AllowUnreadDeclarations = allowUnread },
             FromDisk ? ReadIfExists : null);
 
     private static string? ReadIfExists(string path) => File.Exists(path) ? File.ReadAllText(path) : null;

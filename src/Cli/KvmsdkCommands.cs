@@ -41,6 +41,7 @@ internal static class KvmsdkCommands
         dump.Add(Entry());
         dump.Add(Flag("--json", "Write the model as JSON instead of text."));
         dump.Add(Flag("--notes", "Also print informational notes (macros that are not constants here, skipped functions)."));
+        dump.Add(Unread());
         dump.SetAction(r => AbiCommands.Dump(new Args(r)));
         abi.Add(dump);
 
@@ -68,6 +69,7 @@ internal static class KvmsdkCommands
         generate.Add(new Option<string>("--namespace") { Description = "The namespace of the generated code (default Kvm.Interop.Generated).", HelpName = "NAME" });
         generate.Add(new Option<string>("--out") { Description = "The directory to write the .g.cs files to (required).", HelpName = "DIR" });
         generate.Add(Flag("--internal", "Make the generated types internal instead of public."));
+        generate.Add(Unread());
         generate.SetAction(r => GenerateCommand.Run(new Args(r)));
         return generate;
     }
@@ -109,8 +111,19 @@ internal static class KvmsdkCommands
     };
 
     private static Option Arch(bool multiple) => multiple
-        ? new Option<string[]>("--arch") { Description = "A target architecture (repeatable): x86_64 or arm64; default both.", HelpName = "ARCH" }
-        : new Option<string>("--arch") { Description = "The target architecture: x86_64 (default) or arm64.", HelpName = "ARCH" };
+        ? new Option<string[]>("--arch") { Description = "A target architecture (repeatable): x86_64, arm64, riscv64, s390x, ppc64le or loongarch64; default: what the include directories hold, or x86_64 and arm64 for a vendored version.", HelpName = "ARCH" }
+        : new Option<string>("--arch") { Description = "The target architecture: x86_64, arm64, riscv64, s390x, ppc64le or loongarch64; default: what the include directories hold, else x86_64.", HelpName = "ARCH" };
+
+    private static Option<string> Unread()
+    {
+        var unread = new Option<string>("--unread")
+        {
+            Description = "A declaration the parser cannot read (KVM0003, KVM0005) is an error (default), or a warning.",
+            HelpName = "error|warning",
+        };
+        unread.AcceptOnlyFromAmong("error", "warning");
+        return unread;
+    }
 
     private static Option<string[]> Entry() => new("--entry")
     {

@@ -14,7 +14,7 @@ public static class Diagnostics
     {
         [DiagnosticIds.IncludeNotFound] = ("Header not found", DiagnosticSeverity.Error),
         [DiagnosticIds.PreprocessorSyntax] = ("Preprocessor input not understood", DiagnosticSeverity.Error),
-        [DiagnosticIds.DeclarationNotModelled] = ("Declaration not modelled", DiagnosticSeverity.Warning),
+        [DiagnosticIds.DeclarationNotModelled] = ("Declaration not modelled", DiagnosticSeverity.Error),
         [DiagnosticIds.MacroNotConstant] = ("Macro is not an integer constant here", DiagnosticSeverity.Info),
         [DiagnosticIds.LayoutNotModelled] = ("Layout not modelled", DiagnosticSeverity.Warning),
         [DiagnosticIds.OverlayCollision] = ("Proposed ABI number collides with a released one", DiagnosticSeverity.Warning),
@@ -22,6 +22,7 @@ public static class Diagnostics
         [DiagnosticIds.InternalError] = ("Internal generator error", DiagnosticSeverity.Error),
         [DiagnosticIds.ErrorDirective] = ("#error in an active header region", DiagnosticSeverity.Error),
         [DiagnosticIds.NameAdjusted] = ("Generated name adjusted", DiagnosticSeverity.Info),
+        [DiagnosticIds.LimitExceeded] = ("Header exceeds a generator limit", DiagnosticSeverity.Error),
     };
 
     private static readonly Dictionary<(string, DiagnosticSeverity), DiagnosticDescriptor> Descriptors = new();

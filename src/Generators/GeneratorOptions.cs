@@ -19,6 +19,10 @@ public sealed record GeneratorOptions(
     string Profile,
     bool Internal)
 {
+    /// <summary><c>KvmUapiAllowUnreadDeclarations</c>: true reports a declaration the parser cannot read (KVM0003)
+    /// or lay out (KVM0005) as a warning instead of an error; the declaration is left out either way.</summary>
+    public bool AllowUnreadDeclarations { get; init; }
+
     public const string DefaultNamespace = "Kvm.Interop.Generated";
 
     public static GeneratorOptions From(AnalyzerConfigOptions global)
@@ -34,9 +38,15 @@ public sealed record GeneratorOptions(
             List(Get("KvmUapiEntries", "linux/kvm.h")),
             Get("KvmUapiNamespace", DefaultNamespace),
             Get("KvmUapiProfile", "custom"),
-            string.Equals(Get("KvmUapiVisibility", "public"), "internal", StringComparison.OrdinalIgnoreCase));
+            string.Equals(Get("KvmUapiVisibility", "public"), "internal", StringComparison.OrdinalIgnoreCase))
+        {
+            AllowUnreadDeclarations = string.Equals(Get("KvmUapiAllowUnreadDeclarations", "false"), "true", StringComparison.OrdinalIgnoreCase),
+        };
     }
 
     public AbiOptions ForArch(TargetArch arch) =>
-        new(arch.Name, IncludeRoots.Select(r => r.Replace("{multiarch}", arch.Multiarch).Replace("{arch}", arch.Name)).ToEquatableArray(), Entries, Profile);
+        new(arch.Name, IncludeRoots.Select(r => r.Replace("{multiarch}", arch.Multiarch).Replace("{arch}", arch.Name)).ToEquatableArray(), Entries, Profile)
+        {
+            AllowUnreadDeclarations = AllowUnreadDeclarations,
+        };
 }

@@ -68,10 +68,11 @@ public sealed class KvmUapiGenerator : IIncrementalGenerator
     {
         var present = models.Where(m => m is not null).Select(m => m!).ToList();
         var diagnostics = new List<HeaderDiagnostic>();
-        if (present.Count == 0)
-            return new EmitResult(EquatableArray<GeneratedSource>.Empty, EquatableArray<HeaderDiagnostic>.Empty);
+        // An unknown architecture is an error, also when it is the only one named (then no model was built).
         foreach (var a in options.Architectures.Where(a => TargetArch.Parse(a) is null))
-            diagnostics.Add(new HeaderDiagnostic(DiagnosticIds.NoHeaders, HeaderSeverity.Error, $"KvmUapiArchitectures names '{a}'; use x86_64 or arm64", "<options>", 0, 0));
+            diagnostics.Add(new HeaderDiagnostic(DiagnosticIds.NoHeaders, HeaderSeverity.Error, $"KvmUapiArchitectures names '{a}'; use one of {string.Join(", ", TargetArch.All.Select(t => t.Name))}", "<options>", 0, 0));
+        if (present.Count == 0)
+            return new EmitResult(EquatableArray<GeneratedSource>.Empty, diagnostics.ToEquatableArray());
         // The same header problem is usually found once per architecture: report it once.
         diagnostics.AddRange(present.SelectMany(m => m.Diagnostics).Distinct());
         try

@@ -11,10 +11,42 @@ namespace Kvm.Generators.Layout;
 /// </summary>
 public static class LayoutEngine
 {
+    /// <summary>The largest object the engine lays out, in bytes: C allows PTRDIFF_MAX, the engine counts bit
+    /// offsets in 64 bits, so it stops at 2^60 bytes and says so instead of wrapping.</summary>
+    public const long MaxObjectSize = long.MaxValue / 8;
+
     public static bool TrySizeAlign(CType type, out long size, out long align, out string? error)
     {
         error = null;
-        switch (type.Resolve())
+        // Arrays are walked down to their element, then sized from the innermost dimension out: no recursion,
+        // and every product is checked (gcc refuses an array larger than PTRDIFF_MAX).
+        var t = type.Resolve();
+        List<ArrayType>? dims = null;
+        while (t is ArrayType a)
+        {
+            (dims ??= new List<ArrayType>()).Add(a);
+            t = a.Element.Resolve();
+        }
+        if (!TryScalarSizeAlign(t, out size, out align, out error)) { size = 0; return false; }
+        if (dims is null) return true;
+        for (int i = dims.Count - 1; i >= 0; i--)
+        {
+            long length = dims[i].IsFlexible ? 0 : dims[i].Length!.Value;
+            if (length != 0 && size > MaxObjectSize / length)
+            {
+                error = $"array {dims[i].CName} is too large ({length} elements of {size} bytes exceed {MaxObjectSize} bytes)";
+                size = 0;
+                return false;
+            }
+            size *= length;
+        }
+        return true;
+    }
+
+    private static bool TryScalarSizeAlign(CType resolved, out long size, out long align, out string? error)
+    {
+        error = null;
+        switch (resolved)
         {
             case PrimType p:
                 (size, align) = Prim(p.Kind);
@@ -30,10 +62,6 @@ public static class LayoutEngine
                 if (!e.IsComplete) { size = align = 0; error = $"{e.CName} is incomplete"; return false; }
                 (size, align) = Prim(e.Underlying);
                 return true;
-            case ArrayType a:
-                if (!TrySizeAlign(a.Element, out var es, out align, out error)) { size = 0; return false; }
-                size = a.IsFlexible ? 0 : es * a.Length!.Value;
-                return true;
             case RecordType r:
                 if (!r.IsComplete) { size = align = 0; error = $"{r.CName} is incomplete (never defined for this architecture)"; return false; }
                 if (r.Layout is null) { size = align = 0; error = $"{r.CName} has no layout: {r.LayoutError}"; return false; }
@@ -41,7 +69,7 @@ public static class LayoutEngine
                 return true;
         }
         size = align = 0;
-        error = $"unknown type {type.CName}";
+        error = $"unknown type {resolved.CName}";
         return false;
     }
 
@@ -57,6 +85,20 @@ public static class LayoutEngine
 
     /// <summary>Lays out a completed record. On failure sets <see cref="RecordType.LayoutError"/> and returns false.</summary>
     public static bool Compute(RecordType r)
+    {
+        try
+        {
+            return ComputeCore(r);
+        }
+        catch (OverflowException)
+        {
+            r.LayoutError = $"{r.CName} is too large (its size exceeds {MaxObjectSize} bytes)";
+            r.Layout = null;
+            return false;
+        }
+    }
+
+    private static bool ComputeCore(RecordType r)
     {
         var fields = new List<FieldLayout>();
         long bit = 0, maxAlign = 1, sizeBits = 0;
@@ -91,6 +133,7 @@ public static class LayoutEngine
                     return false;
                 }
                 long start = r.IsUnion ? 0 : bit;
+                if (start > MaxObjectSize) throw new OverflowException();
                 if (width == 0)
                 {
                     if (!r.IsUnion) bit = AlignUp(bit, falign * 8);
@@ -105,18 +148,21 @@ public static class LayoutEngine
             }
 
             long offset = r.IsUnion ? 0 : AlignUp(AlignUp(bit, 8) / 8, falign);
-            fields.Add(new FieldLayout(f, offset * 8, fsize, falign));
+            fields.Add(new FieldLayout(f, checked(offset * 8), fsize, falign));
             maxAlign = Math.Max(maxAlign, falign);
-            if (r.IsUnion) sizeBits = Math.Max(sizeBits, fsize * 8);
-            else bit = (offset + fsize) * 8;
+            if (r.IsUnion) sizeBits = Math.Max(sizeBits, checked(fsize * 8));
+            else bit = checked((offset + fsize) * 8);
         }
         if (!r.IsUnion) sizeBits = bit;
         long align = Math.Max(maxAlign, r.AlignAttr);
+        long size = AlignUp(AlignUp(sizeBits, 8) / 8, align);
+        if (size > MaxObjectSize) throw new OverflowException();
         r.Align = align;
-        r.Size = AlignUp(AlignUp(sizeBits, 8) / 8, align);
+        r.Size = size;
         r.Layout = fields;
         return true;
     }
 
-    public static long AlignUp(long value, long align) => align <= 1 ? value : (value + align - 1) / align * align;
+    /// <summary>Rounds up; throws <see cref="OverflowException"/> rather than wrap (callers turn it into an error).</summary>
+    public static long AlignUp(long value, long align) => align <= 1 ? value : checked(value + align - 1) / align * align;
 }

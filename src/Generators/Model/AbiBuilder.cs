@@ -59,7 +59,7 @@ public static class AbiBuilder
         var arch = TargetArch.Parse(options.Arch);
         if (arch is null)
         {
-            diagnostics.Add(new HeaderDiagnostic(DiagnosticIds.NoHeaders, HeaderSeverity.Error, $"unknown architecture '{options.Arch}' (use x86_64 or arm64)", "<options>", 0, 0));
+            diagnostics.Add(new HeaderDiagnostic(DiagnosticIds.NoHeaders, HeaderSeverity.Error, $"unknown architecture '{options.Arch}' (use one of {string.Join(", ", TargetArch.All.Select(a => a.Name))})", "<options>", 0, 0));
             return Empty(options, diagnostics);
         }
         var set = new HeaderSet(headers, options.IncludeRoots, reader);
@@ -69,18 +69,21 @@ public static class AbiBuilder
             new("__STDC__", "1"), new("__STDC_VERSION__", "201710L"), new("__CHAR_BIT__", "8"), new("__SIZEOF_INT__", "4"),
             new("__SIZEOF_LONG__", "8"), new("__SIZEOF_LONG_LONG__", "8"), new("__SIZEOF_POINTER__", "8"), new("__SIZEOF_SHORT__", "2"),
             new("__LP64__", "1"), new("__SIZEOF_INT128__", "16"), new("_LP64", "1"), new("__ORDER_LITTLE_ENDIAN__", "1234"), new("__ORDER_BIG_ENDIAN__", "4321"),
-            new("__BYTE_ORDER__", "__ORDER_LITTLE_ENDIAN__"), new("__LITTLE_ENDIAN__", "1"),
+            new("__BYTE_ORDER__", arch.BigEndian ? "__ORDER_BIG_ENDIAN__" : "__ORDER_LITTLE_ENDIAN__"),
         };
+        if (arch.Equals(TargetArch.Ppc64le)) predefined.Add(new("__LITTLE_ENDIAN__", "1"));
         if (!arch.CharIsSigned) predefined.Add(new("__CHAR_UNSIGNED__", "1"));
-        foreach (var m in arch.PredefinedMacros) predefined.Add(new(m, "1"));
+        predefined.AddRange(arch.Predefined());
 
         var pp = new Preprocessor(set, predefined);
         if (options.Entries.Count == 0)
             diagnostics.Add(new HeaderDiagnostic(DiagnosticIds.NoHeaders, HeaderSeverity.Warning, "no entry header given (expected linux/kvm.h)", "<options>", 0, 0));
         foreach (var entry in options.Entries) pp.ProcessEntry(entry);
-        diagnostics.AddRange(pp.Diagnostics);
+        diagnostics.AddRange(OneMissingIncludeError(pp.Diagnostics, set));
+        int afterPreprocessing = diagnostics.Count;
+        bool includeMissing = pp.Diagnostics.Any(d => d.Id == DiagnosticIds.IncludeNotFound);
 
-        var parser = new DeclParser(pp.Text, diagnostics);
+        var parser = new DeclParser(pp.Text, diagnostics, options.AllowUnreadDeclarations ? HeaderSeverity.Warning : HeaderSeverity.Error);
         parser.Parse();
 
         var includeName = pp.IncludeNames.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
@@ -89,8 +92,10 @@ public static class AbiBuilder
         string NameOf(string path) => includeName.TryGetValue(path, out var n) ? n : path;
 
         AssignSyntheticNames(parser, diagnostics);
-        var structs = CollectStructs(parser, IsKvmFile, NameOf, diagnostics, out var emitted);
-        var (constants, ioctls) = EvaluateMacros(pp, parser, IsKvmFile, NameOf, emitted, diagnostics);
+        var structs = CollectStructs(parser, IsKvmFile, NameOf, diagnostics, arch, out var emitted);
+        int ppReported = pp.Diagnostics.Count;
+        var (constants, ioctls) = EvaluateMacros(pp, parser, IsKvmFile, NameOf, emitted, diagnostics, arch);
+        diagnostics.AddRange(pp.Diagnostics.Skip(ppReported)); // limits met while expanding the constants
         AddEnumConstants(parser, IsKvmFile, NameOf, constants);
         var withFamilies = AssignFamilies(constants, pp, IsKvmFile, arch);
         ReportOverlayCollisions(withFamilies, ioctls, options, diagnostics);
@@ -101,8 +106,38 @@ public static class AbiBuilder
             return new AbiHeader(NameOf(p), p, Sha256(file.Text));
         }).ToEquatableArray();
 
+        if (includeMissing) CollapseFollowOn(diagnostics, afterPreprocessing);
+
         return new AbiModel(arch.Name, options.Profile, structs.ToEquatableArray(), withFamilies.ToEquatableArray(),
             ioctls.ToEquatableArray(), hashes, Dedupe(diagnostics).ToEquatableArray());
+    }
+
+    /// <summary>Several headers not found is usually one include root missing (the multiarch directory with every
+    /// asm/ header): one error naming them all, at the first.</summary>
+    private static IEnumerable<HeaderDiagnostic> OneMissingIncludeError(List<HeaderDiagnostic> preprocessing, HeaderSet set)
+    {
+        var missing = preprocessing.Where(d => d.Id == DiagnosticIds.IncludeNotFound && d.Severity == HeaderSeverity.Error).ToList();
+        if (missing.Count <= 1) return preprocessing;
+        var names = missing.Select(d => d.Message.Split('<', '>') is { Length: > 2 } parts ? parts[1] : d.Message).Distinct().ToList();
+        bool asm = names.Any(n => n.StartsWith("asm/", StringComparison.Ordinal));
+        var first = missing[0];
+        var one = first with
+        {
+            Message = $"{names.Count} headers not found under the include roots ({set.DescribeRoots()}): {string.Join(", ", names)}" +
+                (asm ? "; the asm/ headers live in the architecture's own directory (e.g. <version>/x86_64-linux-gnu): is that include root missing?" : ""),
+        };
+        return preprocessing.Where(d => !missing.Contains(d)).Prepend(one);
+    }
+
+    /// <summary>A header that was not found leaves its types undefined, and every declaration using them fails:
+    /// one missing include root must read as one error, not hundreds. The follow-on problems become one note.</summary>
+    private static void CollapseFollowOn(List<HeaderDiagnostic> diagnostics, int from)
+    {
+        int followOn = diagnostics.Count - from;
+        if (followOn <= 0) return;
+        diagnostics.RemoveRange(from, followOn);
+        diagnostics.Add(new HeaderDiagnostic(DiagnosticIds.IncludeNotFound, HeaderSeverity.Info,
+            $"{followOn} follow-on problem(s) not shown: a header was not found (above); fix the include roots first", "<generator>", 0, 0));
     }
 
     private static AbiModel Empty(AbiOptions options, List<HeaderDiagnostic> diagnostics) =>
@@ -170,7 +205,7 @@ public static class AbiBuilder
     private static string RecordName(RecordType r) => r.Tag ?? r.SyntheticName ?? "<anonymous>";
 
     private static List<AbiStruct> CollectStructs(DeclParser parser, Func<string, bool> isKvmFile, Func<string, string> nameOf,
-        List<HeaderDiagnostic> diagnostics, out HashSet<RecordType> emitted)
+        List<HeaderDiagnostic> diagnostics, TargetArch arch, out HashSet<RecordType> emitted)
     {
         emitted = new HashSet<RecordType>();
         var queue = new Queue<RecordType>(parser.Records.Where(r => r.IsComplete && (r.Tag is not null || (r.SyntheticName is not null && r.Size > 0)) && isKvmFile(r.File)));
@@ -182,7 +217,7 @@ public static class AbiBuilder
             if (!seen.Add(r)) continue;
             if (r.Layout is null) continue; // reported when its layout failed
             var members = new List<AbiMember>();
-            bool ok = Flatten(r, 0, members, queue, diagnostics);
+            bool ok = Flatten(r, 0, members, queue, diagnostics, arch);
             if (!ok) { seen.Remove(r); continue; }
             result.Add(new AbiStruct(RecordName(r), r.Tag is not null ? r.CName : $"{r.Keyword} (anonymous, {RecordName(r)})", r.IsUnion, r.Size, r.Align, r.Packed,
                 members.ToEquatableArray(), nameOf(r.File), r.Line));
@@ -191,7 +226,7 @@ public static class AbiBuilder
         return result.OrderBy(s => s.File, StringComparer.Ordinal).ThenBy(s => s.Line).ThenBy(s => s.Name, StringComparer.Ordinal).ToList();
     }
 
-    private static bool Flatten(RecordType r, long baseBits, List<AbiMember> into, Queue<RecordType> queue, List<HeaderDiagnostic> diagnostics)
+    private static bool Flatten(RecordType r, long baseBits, List<AbiMember> into, Queue<RecordType> queue, List<HeaderDiagnostic> diagnostics, TargetArch arch)
     {
         foreach (var fl in r.Layout!)
         {
@@ -201,11 +236,11 @@ public static class AbiBuilder
             {
                 if (f.BitWidth is null && f.Type.Resolve() is RecordType anon && anon.Layout is not null)
                 {
-                    if (!Flatten(anon, bits, into, queue, diagnostics)) return false;
+                    if (!Flatten(anon, bits, into, queue, diagnostics, arch)) return false;
                 }
                 continue;
             }
-            if (!TryMember(f, fl, bits, queue, out var member, out var error))
+            if (!TryMember(f, fl, bits, queue, arch, out var member, out var error))
             {
                 diagnostics.Add(new HeaderDiagnostic(DiagnosticIds.LayoutNotModelled, HeaderSeverity.Warning,
                     $"{r.CName}: member '{f.Name}' not modelled: {error}", f.File, f.Line, 1));
@@ -216,7 +251,7 @@ public static class AbiBuilder
         return true;
     }
 
-    private static bool TryMember(FieldDecl f, FieldLayout fl, long bits, Queue<RecordType> queue, out AbiMember? member, out string? error)
+    private static bool TryMember(FieldDecl f, FieldLayout fl, long bits, Queue<RecordType> queue, TargetArch arch, out AbiMember? member, out string? error)
     {
         member = null;
         var type = f.Type;
@@ -231,7 +266,12 @@ public static class AbiBuilder
             while (el.Resolve() is ArrayType a)
             {
                 if (a.IsFlexible && a != arr) { error = "flexible inner array dimension"; return false; }
-                if (!a.IsFlexible) count *= a.Length!.Value;
+                if (!a.IsFlexible)
+                {
+                    // Bounded by the layout's size, except for arrays of empty structs: check, never wrap.
+                    if (a.Length!.Value != 0 && count > long.MaxValue / a.Length.Value) { error = "array element count overflows 64 bits"; return false; }
+                    count *= a.Length.Value;
+                }
                 el = a.Element;
             }
             if (!flexible && count == 0) flexible = true;
@@ -247,7 +287,10 @@ public static class AbiBuilder
             long unitBits = fl.Size * 8;
             long unitStart = bits / unitBits * unitBits;
             if (bits + width > unitStart + unitBits) { error = "bitfield straddles its storage unit"; return false; }
-            member = new AbiMember(f.Name!, unitStart / 8, fl.Size, f.Type.CName, cs, false, 0, false, (int)(bits - unitStart), width);
+            // The bit number is the shift that reads the field from its unit as a native integer: on a big-endian
+            // target gcc allocates from the most significant bit, so the first field of a byte is bit 7 (s390x).
+            long shift = arch.BigEndian ? unitBits - (bits - unitStart) - width : bits - unitStart;
+            member = new AbiMember(f.Name!, unitStart / 8, fl.Size, f.Type.CName, cs, false, 0, false, (int)shift, width);
             return true;
         }
         LayoutEngine.TrySizeAlign(f.Type, out long size, out _, out _);
@@ -301,24 +344,48 @@ public static class AbiBuilder
     }
 
     private static (List<AbiConstant> Constants, List<AbiIoctl> Ioctls) EvaluateMacros(Preprocessor pp, DeclParser parser,
-        Func<string, bool> isKvmFile, Func<string, string> nameOf, HashSet<RecordType> emitted, List<HeaderDiagnostic> diagnostics)
+        Func<string, bool> isKvmFile, Func<string, string> nameOf, HashSet<RecordType> emitted, List<HeaderDiagnostic> diagnostics, TargetArch arch)
     {
         var constants = new List<AbiConstant>();
         var ioctls = new List<AbiIoctl>();
+        // Values already known, as typed literals: a macro whose body is one parenthesised group or one number
+        // is replaced by its value when a later macro names it (exact: the group is evaluated on its own in C too).
+        var known = new Dictionary<string, List<Token>>(StringComparer.Ordinal);
+        long work = 0;
+        int limitFailures = 0;
         foreach (var m in pp.Definitions)
         {
             if (m.IsFunction || !isKvmFile(m.File)) continue;
             if (!pp.Macros.TryGetValue(m.Name, out var current) || !ReferenceEquals(current, m)) continue; // later redefined or undefined
             if (m.Body.Count == 0) continue; // a feature flag such as __KVM_HAVE_PIT, not a value
-            var expanded = pp.Expand(m.Body.ToList());
-            if (!ExprEvaluator.TryEvaluate(expanded, parser, false, out var value, out var error))
+            if (work > EvaluationBudget)
             {
-                diagnostics.Add(new HeaderDiagnostic(DiagnosticIds.MacroNotConstant, HeaderSeverity.Info,
-                    $"'{m.Name}' is not an integer constant on this architecture: {error}", m.File, m.Line, 1));
+                diagnostics.Add(new HeaderDiagnostic(DiagnosticIds.LimitExceeded, HeaderSeverity.Error,
+                    $"evaluating the headers' macros took more than {EvaluationBudget} tokens of expansion (the generator's limit); '{m.Name}' and the macros after it are not generated", m.File, m.Line, 1));
+                break;
+            }
+            if (limitFailures > MaxLimitFailures)
+            {
+                diagnostics.Add(new HeaderDiagnostic(DiagnosticIds.LimitExceeded, HeaderSeverity.Error,
+                    $"more than {MaxLimitFailures} macros exceed the generator's limits; '{m.Name}' and the macros after it are not generated", m.File, m.Line, 1));
+                break;
+            }
+            int reported = pp.Diagnostics.Count;
+            var expanded = pp.Expand(m.Body.ToList(), known);
+            work += pp.LastExpansionWork;
+            if (pp.Diagnostics.Count > reported) limitFailures++;
+            if (!ExprEvaluator.TryEvaluate(expanded, parser, false, out var value, out var error, out bool limit))
+            {
+                if (limit) limitFailures++;
+                diagnostics.Add(limit
+                    ? new HeaderDiagnostic(DiagnosticIds.LimitExceeded, HeaderSeverity.Error, $"'{m.Name}' cannot be evaluated: {error}", m.File, m.Line, 1)
+                    : new HeaderDiagnostic(DiagnosticIds.MacroNotConstant, HeaderSeverity.Info,
+                        $"'{m.Name}' is not an integer constant on this architecture: {error}", m.File, m.Line, 1));
                 continue;
             }
+            if (!pp.LastExpansionPainted && IsSelfContained(m.Body)) known[m.Name] = Literal(value, m.Body[0]);
             constants.Add(new AbiConstant(m.Name, value.Bits, value.Kind, nameOf(m.File), m.Line, null));
-            if (TryIoctl(m, pp, parser, value, out var ioctl, out var ioctlError))
+            if (TryIoctl(m, pp, parser, value, arch, out var ioctl, out var ioctlError))
             {
                 if (ioctl!.ArgIsRecord && parser.Records.FirstOrDefault(r => (r.Tag ?? r.SyntheticName) == ioctl.ArgCsType) is { } rec && !emitted.Contains(rec))
                     diagnostics.Add(new HeaderDiagnostic(DiagnosticIds.LayoutNotModelled, HeaderSeverity.Info,
@@ -332,7 +399,41 @@ public static class AbiBuilder
         return (constants, ioctls);
     }
 
-    private static bool TryIoctl(Macro m, Preprocessor pp, DeclParser parser, CValue value, out AbiIoctl? ioctl, out string? error)
+    /// <summary>Tokens of expansion all constants of one model may take together (kvm.h takes ~100,000).</summary>
+    public const long EvaluationBudget = 20_000_000;
+
+    /// <summary>Macros that may fail on a limit before the rest are given up with one diagnostic.</summary>
+    private const int MaxLimitFailures = 10;
+
+    /// <summary>One number, or one parenthesised group spanning the whole body.</summary>
+    private static bool IsSelfContained(IReadOnlyList<Token> body)
+    {
+        if (body.Count == 1) return body[0].Kind == TokenKind.Number;
+        if (!body[0].Is("(") || !body[body.Count - 1].Is(")")) return false;
+        int level = 0;
+        for (int i = 0; i < body.Count; i++)
+        {
+            if (body[i].Is("(")) level++;
+            else if (body[i].Is(")") && --level == 0 && i != body.Count - 1) return false;
+        }
+        return level == 0;
+    }
+
+    /// <summary>A C literal of exactly this value and type: 5, 5U, 5L, 5UL, 5LL, 5ULL, or (-N-1) for negatives.</summary>
+    private static List<Token> Literal(CValue v, Token at)
+    {
+        string suffix = v.Kind switch { CIntKind.UInt => "U", CIntKind.Long => "L", CIntKind.ULong => "UL", CIntKind.LongLong => "LL", CIntKind.ULongLong => "ULL", _ => "" };
+        Token T(TokenKind k, string text) => new(k, text, at.File, at.Line, at.Column, true);
+        if (!v.Signed || v.AsSigned >= 0) return new List<Token> { T(TokenKind.Number, v.Bits.ToString(System.Globalization.CultureInfo.InvariantCulture) + suffix) };
+        ulong magnitude = (ulong)(-(v.AsSigned + 1));
+        return new List<Token>
+        {
+            T(TokenKind.Punct, "("), T(TokenKind.Punct, "-"), T(TokenKind.Number, magnitude.ToString(System.Globalization.CultureInfo.InvariantCulture) + suffix),
+            T(TokenKind.Punct, "-"), T(TokenKind.Number, "1"), T(TokenKind.Punct, ")"),
+        };
+    }
+
+    private static bool TryIoctl(Macro m, Preprocessor pp, DeclParser parser, CValue value, TargetArch arch, out AbiIoctl? ioctl, out string? error)
     {
         ioctl = null; error = null;
         var body = m.Body;
@@ -359,8 +460,8 @@ public static class AbiBuilder
             args[args.Count - 1].Add(t);
         }
         if (level != 0) return false;
-        int dir = (int)((value.Bits >> 30) & 3);
-        long size = (long)((value.Bits >> 16) & 0x3fff);
+        int dir = arch.Ioc.Direction(value.Bits);
+        long size = arch.Ioc.Size(value.Bits);
         if (body[0].Text == "_IO")
         {
             ioctl = new AbiIoctl(m.Name, value.Bits, dir, size, null, null, false, "", m.Line);

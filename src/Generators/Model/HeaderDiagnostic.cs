@@ -23,4 +23,5 @@ public static class DiagnosticIds
     public const string InternalError = "KVM0008";
     public const string ErrorDirective = "KVM0009";
     public const string NameAdjusted = "KVM0010";
+    public const string LimitExceeded = "KVM0011";
 }

@@ -10,6 +10,14 @@ public abstract class CType
     /// <summary>The C spelling, e.g. <c>__u64</c>, <c>struct kvm_regs</c>, <c>__u8[16]</c>.</summary>
     public abstract string CName { get; }
 
+    /// <summary>How many pointer, array and function derivations sit on top of a named type. Bounded by
+    /// <see cref="MaxDerivations"/> when the type is built, so every walk over a type is shallow.</summary>
+    public virtual int Depth => 0;
+
+    /// <summary>The most derivations one declarator may stack (<c>char x[1][1]...</c>, <c>int ****p</c>); real
+    /// uAPI headers use three. Deeper declarators are a KVM0011 error, never a deep recursion.</summary>
+    public const int MaxDerivations = 64;
+
     /// <summary>Strips typedefs.</summary>
     public virtual CType Resolve() => this;
 
@@ -41,15 +49,17 @@ public sealed class PrimType : CType
 
 public sealed class PointerType : CType
 {
-    public PointerType(CType target) => Target = target;
+    public PointerType(CType target) { Target = target; Depth = target.Depth + 1; }
     public CType Target { get; }
+    public override int Depth { get; }
     public override string CName => Target.CName + " *";
 }
 
 public sealed class ArrayType : CType
 {
-    public ArrayType(CType element, long? length) { Element = element; Length = length; }
+    public ArrayType(CType element, long? length) { Element = element; Length = length; Depth = element.Depth + 1; }
     public CType Element { get; }
+    public override int Depth { get; }
 
     /// <summary>Null for a flexible array member (<c>name[]</c>); 0 for the GNU zero-length form.</summary>
     public long? Length { get; }
@@ -59,18 +69,27 @@ public sealed class ArrayType : CType
 
 public sealed class FunctionType : CType
 {
-    public FunctionType(CType returns) => Returns = returns;
+    public FunctionType(CType returns) { Returns = returns; Depth = returns.Depth + 1; }
     public CType Returns { get; }
+    public override int Depth { get; }
     public override string CName => Returns.CName + " (*)()";
 }
 
 public sealed class TypedefType : CType
 {
-    public TypedefType(string name, CType target) { Name = name; Target = target; }
+    public TypedefType(string name, CType target)
+    {
+        Name = name; Target = target;
+        // Resolved once, here: a chain of 100,000 typedefs costs one step per use, not a walk down the chain.
+        _resolved = target.Resolve();
+    }
+
+    private readonly CType _resolved;
     public string Name { get; }
     public CType Target { get; }
     public override string CName => Name;
-    public override CType Resolve() => Target.Resolve();
+    public override int Depth => _resolved.Depth;
+    public override CType Resolve() => _resolved;
 }
 
 public sealed class EnumType : CType

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using Kvm.Generators.Preprocessing;
 
 namespace Kvm.Generators.Parsing;
@@ -32,11 +33,14 @@ public sealed class ExprEvaluator
     private int _depth;
 
     /// <summary>Deeper nesting than this is reported, not recursed into: a hostile header must not overflow the stack.</summary>
-    private const int MaxDepth = 256;
+    private const int MaxDepth = 512;
 
     private sealed class EvalError : Exception
     {
-        public EvalError(string message) : base(message) { }
+        public EvalError(string message, bool limit = false) : base(message) => IsLimit = limit;
+
+        /// <summary>Valid C that exceeds one of the generator's limits (nesting, stack).</summary>
+        public bool IsLimit { get; }
     }
 
     private ExprEvaluator(IReadOnlyList<Token> tokens, ITypeContext? types, bool preprocessor)
@@ -44,8 +48,13 @@ public sealed class ExprEvaluator
         _t = tokens; _types = types; _pp = preprocessor;
     }
 
-    public static bool TryEvaluate(IReadOnlyList<Token> tokens, ITypeContext? types, bool preprocessor, out CValue value, out string? error)
+    public static bool TryEvaluate(IReadOnlyList<Token> tokens, ITypeContext? types, bool preprocessor, out CValue value, out string? error) =>
+        TryEvaluate(tokens, types, preprocessor, out value, out error, out _);
+
+    /// <param name="limit">True when the expression failed only because it exceeds a generator limit.</param>
+    public static bool TryEvaluate(IReadOnlyList<Token> tokens, ITypeContext? types, bool preprocessor, out CValue value, out string? error, out bool limit)
     {
+        limit = false;
         var e = new ExprEvaluator(tokens, types, preprocessor);
         try
         {
@@ -59,6 +68,14 @@ public sealed class ExprEvaluator
         {
             value = default;
             error = ex.Message;
+            limit = ex.IsLimit;
+            return false;
+        }
+        catch (InsufficientExecutionStackException)
+        {
+            value = default;
+            error = "expression nested too deeply for the stack of this thread";
+            limit = true;
             return false;
         }
     }
@@ -83,26 +100,18 @@ public sealed class ExprEvaluator
         return v;
     }
 
-    private CValue Conditional()
-    {
-        if (++_depth > MaxDepth) throw new EvalError($"expression nested deeper than {MaxDepth} levels");
-        try
-        {
-            return ConditionalCore();
-        }
-        finally
-        {
-            _depth--;
-        }
-    }
+    private CValue Conditional() => ConditionalCore();
 
     private CValue ConditionalCore()
     {
         var c = Binary(0);
         if (!Accept("?")) return c;
+        if (++_depth > MaxDepth) throw new EvalError($"expression nested deeper than {MaxDepth} levels (the generator's limit)", limit: true);
+        RuntimeHelpers.EnsureSufficientExecutionStack();
         var a = Comma();
         Expect(":");
         var b = Conditional();
+        _depth--;
         var kind = CValue.Common(a.Kind, b.Kind);
         return (c.IsZero ? b : a).Convert(kind);
     }
@@ -113,20 +122,36 @@ public sealed class ExprEvaluator
         new[] { "==", "!=" }, new[] { "<", ">", "<=", ">=" }, new[] { "<<", ">>" }, new[] { "+", "-" }, new[] { "*", "/", "%" },
     };
 
+    /// <summary>The binary operators by precedence climbing over explicit stacks: one frame for any chain of
+    /// operators (a recursive descent would spend ten frames per operand on the ten levels).</summary>
     private CValue Binary(int level)
     {
-        if (level == Levels.Length) return Unary();
-        var left = Binary(level + 1);
+        var values = new Stack<CValue>();
+        var ops = new Stack<(string Op, int Level)>();
+        values.Push(Unary());
         while (true)
         {
             string? op = null;
-            foreach (var candidate in Levels[level])
-                if (Peek is { } t && t.Is(candidate)) { op = candidate; break; }
-            if (op is null) return left;
+            int opLevel = -1;
+            if (Peek is { } t)
+                for (int l = level; l < Levels.Length && op is null; l++)
+                    foreach (var candidate in Levels[l])
+                        if (t.Is(candidate)) { op = candidate; opLevel = l; break; }
+            if (op is null) break;
+            while (ops.Count > 0 && ops.Peek().Level >= opLevel) Reduce(values, ops.Pop().Op);
+            ops.Push((op, opLevel));
             _pos++;
-            var right = Binary(level + 1);
-            left = Apply(op, left, right);
+            values.Push(Unary());
         }
+        while (ops.Count > 0) Reduce(values, ops.Pop().Op);
+        return values.Pop();
+    }
+
+    private void Reduce(Stack<CValue> values, string op)
+    {
+        var right = values.Pop();
+        var left = values.Pop();
+        values.Push(Apply(op, left, right));
     }
 
     private CValue Apply(string op, CValue a, CValue b)
@@ -175,11 +200,16 @@ public sealed class ExprEvaluator
         throw new EvalError($"operator '{op}' not supported");
     }
 
-    private CValue Unary()
+    private CValue Unary() => UnaryCore();
+
+    /// <summary>The operand of a prefix operator or cast: the one place, with parentheses and <c>?:</c>, where the
+    /// evaluator recurses, so the one place besides them that counts nesting.</summary>
+    private CValue Nested()
     {
-        if (++_depth > MaxDepth) throw new EvalError($"expression nested deeper than {MaxDepth} levels");
+        if (++_depth > MaxDepth) throw new EvalError($"expression nested deeper than {MaxDepth} levels (the generator's limit)", limit: true);
         try
         {
+            RuntimeHelpers.EnsureSufficientExecutionStack();
             return UnaryCore();
         }
         finally
@@ -190,10 +220,10 @@ public sealed class ExprEvaluator
 
     private CValue UnaryCore()
     {
-        if (Accept("+")) return Promote(Unary());
-        if (Accept("-")) { var v = Promote(Unary()); return new CValue(unchecked(0 - v.Bits), v.Kind); }
-        if (Accept("~")) { var v = Promote(Unary()); return new CValue(~v.Bits, v.Kind); }
-        if (Accept("!")) return CValue.Int(Unary().IsZero ? 1 : 0);
+        if (Accept("+")) return Promote(Nested());
+        if (Accept("-")) { var v = Promote(Nested()); return new CValue(unchecked(0 - v.Bits), v.Kind); }
+        if (Accept("~")) { var v = Promote(Nested()); return new CValue(~v.Bits, v.Kind); }
+        if (Accept("!")) return CValue.Int(Nested().IsZero ? 1 : 0);
         if (Peek is { } t && (t.Is("sizeof") || t.Is("__alignof__") || t.Is("_Alignof") || t.Is("__alignof")))
         {
             _pos++;
@@ -214,7 +244,7 @@ public sealed class ExprEvaluator
             _pos++;
             var type = _types.ParseTypeName(_t, ref _pos, out var err) ?? throw new EvalError(err ?? "bad type name");
             Expect(")");
-            var v = Unary();
+            var v = Nested();
             return Cast(v, type);
         }
         return Primary();
@@ -262,7 +292,10 @@ public sealed class ExprEvaluator
         if (t.Is("("))
         {
             _pos++;
+            if (++_depth > MaxDepth) throw new EvalError($"expression nested deeper than {MaxDepth} levels (the generator's limit)", limit: true);
+            RuntimeHelpers.EnsureSufficientExecutionStack();
             var v = Comma();
+            _depth--;
             Expect(")");
             return v;
         }

@@ -72,15 +72,23 @@ public sealed class HeaderSet
         return f;
     }
 
+    private readonly Dictionary<string, List<LexProblem>> _problems = new(StringComparer.Ordinal);
+
     public List<SourceLine> Lines(HeaderFile file)
     {
         if (!_lines.TryGetValue(file.Path, out var lines))
         {
-            lines = Lexer.Lex(file.Text, file.Path);
+            var problems = new List<LexProblem>();
+            lines = Lexer.Lex(file.Text, file.Path, problems);
             _lines[file.Path] = lines;
+            _problems[file.Path] = problems;
         }
         return lines;
     }
+
+    /// <summary>The lexical errors of a file already lexed by <see cref="Lines"/>.</summary>
+    public IReadOnlyList<LexProblem> Problems(HeaderFile file) =>
+        _problems.TryGetValue(file.Path, out var p) ? p : (IReadOnlyList<LexProblem>)Array.Empty<LexProblem>();
 
     public string DescribeRoots() => _roots.Count == 0 ? "no include roots given" : string.Join(", ", _roots);
 }

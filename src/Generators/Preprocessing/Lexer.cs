@@ -17,6 +17,9 @@ public sealed class SourceLine
     public bool IsDirective => Tokens.Count > 0 && Tokens[0].Is("#");
 }
 
+/// <summary>A lexical error gcc reports whatever the conditionals say.</summary>
+public sealed record LexProblem(int Line, int Column, string Message);
+
 /// <summary>Splits header text into logical lines of C tokens. Never throws: what it cannot read becomes a
 /// one-character punctuator that the later stages report.</summary>
 public static class Lexer
@@ -24,12 +27,17 @@ public static class Lexer
     private static readonly string[] Puncts3 = { "<<=", ">>=", "...", };
     private static readonly string[] Puncts2 = { "##", "<<", ">>", "<=", ">=", "==", "!=", "&&", "||", "->", "++", "--", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=" };
 
-    public static List<SourceLine> Lex(string text, string file)
+    public static List<SourceLine> Lex(string text, string file) => Lex(text, file, null);
+
+    /// <param name="problems">Receives what gcc would refuse before any directive is read (an unterminated
+    /// comment), with its line and column.</param>
+    public static List<SourceLine> Lex(string text, string file, List<LexProblem>? problems)
     {
         var lines = new List<SourceLine>();
         var tokens = new List<Token>();
         int i = 0, line = 1, col = 1, logicalStart = 1;
         bool space = false, inBlockComment = false;
+        int commentLine = 0, commentCol = 0;
         int n = text.Length;
 
         void EndLine()
@@ -59,8 +67,9 @@ public static class Lexer
                 i++; line++; col = 1; logicalStart = line; space = false;
                 continue;
             }
-            if (c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v') { i++; col++; space = true; continue; }
-            if (c == '/' && i + 1 < n && text[i + 1] == '*') { inBlockComment = true; i += 2; col += 2; continue; }
+            // gcc ignores NUL bytes with a warning; other control bytes stay tokens and are refused where they are read.
+            if (c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v' || c == '\0') { i++; col++; space = true; continue; }
+            if (c == '/' && i + 1 < n && text[i + 1] == '*') { inBlockComment = true; commentLine = line; commentCol = col; i += 2; col += 2; continue; }
             if (c == '/' && i + 1 < n && text[i + 1] == '/')
             {
                 while (i < n && text[i] != '\n') i++;
@@ -105,6 +114,7 @@ public static class Lexer
             space = false;
         }
         if (tokens.Count > 0) EndLine();
+        if (inBlockComment) problems?.Add(new LexProblem(commentLine, commentCol, "unterminated comment: '/*' is never closed before the end of the file"));
         return lines;
     }
 

@@ -59,7 +59,7 @@ public sealed record OracleCase(string Version, string Arch, string? Overlay)
                 .Select(d => (Name: Path.GetFileName(d), Base: File.ReadAllText(Path.Combine(d, "BASE")).Trim()))
                 .OrderBy(o => o.Name, StringComparer.Ordinal).ToList()
             : new List<(string Name, string Base)>();
-        foreach (var arch in TargetArch.All)
+        foreach (var arch in TargetArch.Vendored)
         {
             foreach (var v in versions) yield return new OracleCase(v, arch.Name, null);
             foreach (var (name, baseVersion) in overlays) yield return new OracleCase(baseVersion, arch.Name, name);
