@@ -271,4 +271,10 @@ internal sealed unsafe class FakeSyscalls : IKvmSyscalls
         Calls.Enqueue($"poll {fd}");
         return EventFds.TryGetValue(fd, out var v) && v > 0 ? 1 : 0;
     }
+
+    /// <summary>Module parameters by "module/name" (absent = the parameter does not exist).</summary>
+    public readonly ConcurrentDictionary<string, string> ModuleParameters = new();
+
+    public string? ReadModuleParameter(string module, string name) =>
+        ModuleParameters.TryGetValue($"{module}/{name}", out var v) ? v : null;
 }
