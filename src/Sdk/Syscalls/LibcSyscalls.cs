@@ -149,4 +149,6 @@ internal sealed unsafe class LibcSyscalls : IKvmSyscalls
             return "?";
         }
     }
+
+    public int MadviseRemove(void* address, nuint length) => Result(madvise(address, (size_t)length, MADV_REMOVE));
 }

@@ -277,4 +277,14 @@ internal sealed unsafe class FakeSyscalls : IKvmSyscalls
 
     public string? ReadModuleParameter(string module, string name) =>
         ModuleParameters.TryGetValue($"{module}/{name}", out var v) ? v : null;
+
+    /// <summary>madvise(MADV_REMOVE) calls as (address, length); the result is always 0.</summary>
+    public readonly ConcurrentQueue<(nint Address, nuint Length)> Removed = new();
+
+    public int MadviseRemove(void* address, nuint length)
+    {
+        Calls.Enqueue($"madvise remove {length}");
+        Removed.Enqueue(((nint)address, length));
+        return 0;
+    }
 }
