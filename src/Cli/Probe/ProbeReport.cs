@@ -23,6 +23,8 @@ internal sealed class ProbeReport
     public List<string> VmTypes { get; } = new();
     public List<CapabilityAnswer> Capabilities { get; } = new();
     public List<ProbeCheck> Checks { get; } = new();
+    /// <summary>In-place conversion: module parameters and the profiles asked about (InPlaceProbe).</summary>
+    public List<string> InPlace { get; } = new();
 
     public int Failures => Checks.Count(c => c.Verdict == Verdict.Fail);
 
@@ -35,6 +37,7 @@ internal sealed class ProbeReport
         bindings = Bindings,
         vmTypes = VmTypes,
         capabilities = Capabilities.Select(c => new { name = c.Name, number = c.Number, system = c.System, vm = c.PerVmType }),
+        inPlace = InPlace,
         checks = Checks.Select(c => new { name = c.Name, vmType = c.VmType, verdict = c.Verdict.ToString().ToLowerInvariant(), detail = c.Detail }),
         summary = new { pass = Checks.Count(c => c.Verdict == Verdict.Pass), fail = Failures, unsupported = Checks.Count(c => c.Verdict == Verdict.Unsupported) },
     }, new JsonSerializerOptions { WriteIndented = true }) + "\n";
@@ -51,6 +54,13 @@ internal sealed class ProbeReport
         foreach (var c in shown)
             sb.AppendLine($"  {c.Name + $" ({c.Number})",-44} {Value(c.System),8}  " + string.Join("  ", VmTypes.Select(t => $"{(c.PerVmType.TryGetValue(t, out var v) ? Value(v) : "-"),10}")));
         sb.AppendLine();
+        if (InPlace.Count > 0)
+        {
+            sb.AppendLine("in-place conversion (the verdicts per VM type are under end to end):");
+            foreach (var line in InPlace)
+                sb.AppendLine($"  {line}");
+            sb.AppendLine();
+        }
         sb.AppendLine("end to end:");
         foreach (var c in Checks)
             sb.AppendLine($"  {Tag(c.Verdict),-12} {c.VmType,-26} {c.Name}{(c.Detail.Length > 0 ? ": " + c.Detail : "")}");
