@@ -132,7 +132,7 @@ public class InPlaceConversionTests
         var exit = vcpu.RunServicingConversions(conv);
         Assert.True(exit.Reason == VcpuExitReason.Io, $"exit {exit.Reason} (raw {exit.RawExitReason})");
         Assert.Equal(0, exit.Io.Data[0]); // the hypercall returned 0: converted
-        Assert.Equal(["[0x2000, 0x3000) -> Private"], converted);
+        Assert.Equal(["[0x2000, 0x3000) -> Private (guest_memfd+0x2000)"], converted);
         Assert.Equal(PageState.Private, vm.Conversion!.GetState(0x2000));
         exit = vcpu.RunServicingConversions(conv);
         Assert.Equal(VcpuExitReason.Io, exit.Reason);
