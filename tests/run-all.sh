@@ -22,6 +22,8 @@ grep -E '^(Passed|Failed)!' "$OUT/host-tests.log" \
 # The merge watch for in-place conversion (#14): one line, no test count; fails the run only when the ABI has
 # reached Debian and differs from the SDK's overlay, or its inplace lane fails.
 bash tests/inplace-watch.sh 2>&1 | tee "$OUT/inplace-watch.log"; [ "${PIPESTATUS[0]}" = 0 ] || rc=1
+# ...and its merge-day path on synthetic headers (one line; ~10 s).
+bash tests/inplace-watch-test.sh 2>&1 | tee -a "$OUT/inplace-watch.log"; [ "${PIPESTATUS[0]}" = 0 ] || rc=1
 
 # Kernel lanes: each writes "<passed> <failed> <skipped>" to $OUT/lane-<name>.counts; a lane that ran no kernel
 # test counts as a failure. The one exception: the host lane on a machine without a usable /dev/kvm writes no

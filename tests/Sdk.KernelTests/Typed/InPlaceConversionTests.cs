@@ -38,6 +38,19 @@ public class InPlaceConversionTests
         using var vm = kvm.CreateVm(type);
         var d = vm.DetectInPlace()!;
         Assert.Equal((int)posting, d.Profile.Posting);
+        if (File.Exists($"/sys/module/kvm/parameters/{d.Profile.Parameter}"))
+        {
+            // A kernel carrying this posting (the inplace lane of tests/inplace-watch.sh, parameter on): it must match.
+            Assert.True(type == VmType.X86SwProtected, "a kernel with in-place conversion must offer KVM_X86_SW_PROTECTED_VM in the inplace lane");
+            Assert.True(d.Verdict == InPlaceVerdict.Matches, d.ToString());
+            Assert.NotNull(vm.InPlaceConversion);
+            return;
+        }
+        if (Kernel.Lane == "inplace") // the other posting's kernel: these numbers must not be used
+        {
+            Assert.NotEqual(InPlaceVerdict.Matches, d.Verdict);
+            return;
+        }
         Assert.True(d.Verdict == InPlaceVerdict.NotInKernel, d.ToString());
         Assert.Null(vm.InPlaceConversion);
         Assert.Contains(d.Signals, s => s.Source == $"kvm.{d.Profile.Parameter}" && s.Answer == "absent");
@@ -56,12 +69,13 @@ public class InPlaceConversionTests
             Assert.Equal(LegacyAttributesOutcome.Enotty, legacy); // no VM-level attributes before 6.8, none on arm64
         else
             Assert.True(legacy is LegacyAttributesOutcome.EinvalForPrivate or LegacyAttributesOutcome.Enotty, $"{legacy}"); // a default VM has no PRIVATE
-        if (Kernel.Lane is "newest" or "private")
+        if (Kernel.Lane is "newest" or "private" or "inplace")
             Assert.Equal(LegacyAttributesOutcome.EinvalForPrivate, legacy); // Debian 7.3 builds VM-level attributes (SEV)
         if (IsX86 && kvm.SupportsVmType(VmType.X86SwProtected))
         {
             using var sw = kvm.CreateVm(VmType.X86SwProtected);
-            Assert.Equal(LegacyAttributesOutcome.Works, sw.DetectInPlace()!.Legacy);
+            // With in-place conversion on (the inplace lane) VM-level PRIVATE is gone; otherwise it works.
+            Assert.Equal(Kernel.Lane == "inplace" ? LegacyAttributesOutcome.EinvalForPrivate : LegacyAttributesOutcome.Works, sw.DetectInPlace()!.Legacy);
         }
     }
 
@@ -71,6 +85,7 @@ public class InPlaceConversionTests
         using var kvm = KvmSystem.Open();
         Assert.SkipUnless(IsX86 && kvm.SupportsVmType(VmType.X86SwProtected), "KVM_X86_SW_PROTECTED_VM is not in KVM_CAP_VM_TYPES here");
         using var vm = kvm.CreateVm(VmType.X86SwProtected);
+        Assert.SkipWhen(vm.Conversion is null, "KVM_CAP_MEMORY_ATTRIBUTES lacks PRIVATE on this SW_PROTECTED VM (in-place conversion on): no legacy path to discard for");
         using var gmemA = vm.GuestMemfd!.Create(16 * Page);
         using var gmemB = vm.GuestMemfd!.Create(16 * Page);
         using var host = kvm.AllocateHostMemory(32 * Page);
@@ -106,6 +121,7 @@ public class InPlaceConversionTests
         using var vm = kvm.CreateVm(VmType.X86SwProtected);
         Assert.SkipWhen((vm.SupportedExitHypercalls & ExitHypercalls.MapGpaRange) == 0,
             $"KVM_CAP_EXIT_HYPERCALL does not offer KVM_HC_MAP_GPA_RANGE on this kernel ({Kernel.Release})");
+        Assert.SkipWhen(vm.Conversion is null, "KVM_CAP_MEMORY_ATTRIBUTES lacks PRIVATE on this SW_PROTECTED VM (in-place conversion on)");
         vm.EnableExitHypercall(ExitHypercalls.MapGpaRange);
         using var gmem = vm.GuestMemfd!.Create(16 * Page);
         using var host = kvm.AllocateHostMemory(16 * Page);
