@@ -12,7 +12,8 @@ public sealed class KvmAnalyzer : DiagnosticAnalyzer
 {
     /// <summary>The rules, in diagnostic-id order.</summary>
     public static ImmutableArray<KvmRule> Rules { get; } = ImmutableArray.Create<KvmRule>(
-        new MemoryAttributesRule(), new AlignmentRule(), new FlagsRule(), new HandleLifetimeRule(), new OrderRule(), new CapabilityRule());
+        new MemoryAttributesRule(), new AlignmentRule(), new FlagsRule(), new HandleLifetimeRule(), new OrderRule(), new CapabilityRule(),
+        new VmLevelConversionRule());
 
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } =
         Rules.SelectMany(r => r.SupportedDiagnostics).ToImmutableArray();
