@@ -244,4 +244,32 @@ public unsafe class GuestRangeConverterTests
             Assert.Equal(unchecked((ulong)-(long)Errno.EAGAIN), returned);
         }
     }
+
+    [Fact]
+    public void PreFaultAfterEachPieceOnTheGivenVcpu()
+    {
+        var (k, kvm, vm, a, b, _) = InPlace();
+        using (kvm) using (vm) using (a) using (b)
+        {
+            using var vcpu = vm.CreateVcpu(0);
+            var faulted = new List<(ulong Gpa, ulong Size)>();
+            k.Sys.Handlers[KvmIoctls.KVM_PRE_FAULT_MEMORY.Value] = (_, _, arg) =>
+            {
+                var r = (kvm_pre_fault_memory*)arg;
+                faulted.Add((r->gpa, r->size));
+                r->gpa += r->size;
+                r->size = 0;
+                return 0;
+            };
+            var conv = new GuestRangeConverter(vm, vm.InPlaceConversion!, new ConversionOptions { PreFaultVcpu = vcpu });
+            Assert.True(conv.ToShared(0x100000 + 3 * Page, 2 * Page).IsComplete);
+            Assert.Equal([(0x100000 + 3 * Page, Page), (0x100000 + 4 * Page, Page)], faulted);
+            Assert.True(conv.LastPreFaultError.IsSuccess);
+
+            // A vCPU of another VM is refused before any syscall.
+            using var other = kvm.CreateVm(VmType.X86SwProtected);
+            using var foreign = other.CreateVcpu(0);
+            Assert.Throws<ArgumentException>(() => new GuestRangeConverter(vm, vm.InPlaceConversion!, new ConversionOptions { PreFaultVcpu = foreign }));
+        }
+    }
 }
