@@ -135,6 +135,16 @@ public sealed class GuestRangeConverter
         return new RangeConversionResult(gpa, size, converted, KvmResult.Success, null, retries, discarded);
     }
 
+    /// <summary>Throws when <paramref name="result"/> (from this converter) did not convert the whole range.</summary>
+    /// <exception cref="KvmException">The ioctl the backend issued for the failed piece (<c>KVM_SET_MEMORY_ATTRIBUTES</c>
+    /// on the VM fd, or <c>KVM_SET_MEMORY_ATTRIBUTES2</c> on the guest_memfd fd), its errno, <c>error_offset</c> and how
+    /// far the conversion got.</exception>
+    public void ThrowIfIncomplete(RangeConversionResult result)
+    {
+        if (!result.IsComplete)
+            throw ToException(result);
+    }
+
     /// <summary>The exception a failed piece is reported with: the ioctl the backend issued, its errno and error_offset.</summary>
     internal KvmException ToException(RangeConversionResult r)
     {

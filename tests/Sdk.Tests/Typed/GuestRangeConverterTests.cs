@@ -97,7 +97,7 @@ public unsafe class GuestRangeConverterTests
             Assert.Equal(Errno.ENOMEM, r.Error.Errno);
             Assert.Equal(0x100000 + 4 * Page, r.FailedPiece!.Gpa);
             Assert.Equal(2, k.Issued.Count); // the third piece was not attempted
-            var ex = conv.ToException(r);
+            var ex = Assert.Throws<KvmException>(() => conv.ThrowIfIncomplete(r));
             Assert.Equal("KVM_SET_MEMORY_ATTRIBUTES2", ex.Operation);
             Assert.Contains("converted 0x", ex.Message);
         }
