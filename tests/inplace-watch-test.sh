@@ -25,5 +25,5 @@ run() { # NAME EXPECTED-STATUS
 run match 0; run renumbered 1; run layout 1
 grep -q 'matches the inplace-conversion-v8 overlay' "$W/match.log" || { echo "inplace-watch-test: match: no 'matches' line"; fails=$((fails + 1)); }
 grep -q 'renumbered: capability KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES' "$W/renumbered.log" || { echo "inplace-watch-test: renumbered: the capability was not named"; fails=$((fails + 1)); }
-grep -q 'layoutChanged: kvm_memory_attributes2' "$W/layout.log" || { echo "inplace-watch-test: layout: the struct change was not named"; fails=$((fails + 1)); }
+grep -q 'layout changed: kvm_memory_attributes2' "$W/layout.log" || { echo "inplace-watch-test: layout: the struct change was not named"; fails=$((fails + 1)); }
 [ "$fails" = 0 ] && echo "inplace-watch-test: the merge path decides right on synthetic headers (match passes; renumbered capability and changed layout fail)" || exit 1
