@@ -37,7 +37,6 @@ internal sealed class ProbeReport
         bindings = Bindings,
         vmTypes = VmTypes,
         capabilities = Capabilities.Select(c => new { name = c.Name, number = c.Number, system = c.System, vm = c.PerVmType }),
-        inPlace = InPlace,
         checks = Checks.Select(c => new { name = c.Name, vmType = c.VmType, verdict = c.Verdict.ToString().ToLowerInvariant(), detail = c.Detail }),
         summary = new { pass = Checks.Count(c => c.Verdict == Verdict.Pass), fail = Failures, unsupported = Checks.Count(c => c.Verdict == Verdict.Unsupported) },
     }, new JsonSerializerOptions { WriteIndented = true }) + "\n";
