@@ -19,6 +19,12 @@ dotnet test Sdk.sln -c Release --no-build 2>&1 | tee "$OUT/host-tests.log"
 grep -E '^(Passed|Failed)!' "$OUT/host-tests.log" \
   | sed -E 's/.*Failed: +([0-9]+), Passed: +([0-9]+), Skipped: +([0-9]+).*/\2 \1 \3/' > "$OUT/counts.txt"
 
+# The merge watch for in-place conversion (#14): one line, no test count; fails the run only when the ABI has
+# reached Debian and differs from the SDK's overlay, or its inplace lane fails.
+bash tests/inplace-watch.sh 2>&1 | tee "$OUT/inplace-watch.log"; [ "${PIPESTATUS[0]}" = 0 ] || rc=1
+# ...and its merge-day path on synthetic headers (one line; ~10 s).
+bash tests/inplace-watch-test.sh 2>&1 | tee -a "$OUT/inplace-watch.log"; [ "${PIPESTATUS[0]}" = 0 ] || rc=1
+
 # Kernel lanes: each writes "<passed> <failed> <skipped>" to $OUT/lane-<name>.counts; a lane that ran no kernel
 # test counts as a failure. The one exception: the host lane on a machine without a usable /dev/kvm writes no
 # counts but lane-host.skipped, and is then not counted at all (neither a pass nor a failure).

@@ -51,12 +51,29 @@ check_overlay() { # dir cc triplet; C assertions on stdin
 }
 for o in proposed/*/; do
   o=${o%/}; o=${o#proposed/}
-  case "$o" in inplace-conversion-v8|gmem-convert-rfc-v2) ;; *) bad "proposed/$o: no checks in verify.sh" ;; esac
+  case "$o" in inplace-conversion-v7|inplace-conversion-v8|gmem-convert-rfc-v2) ;; *) bad "proposed/$o: no checks in verify.sh" ;; esac
 done
 if command -v gcc >/dev/null; then
   for tc in "gcc x86_64-linux-gnu" "aarch64-linux-gnu-gcc aarch64-linux-gnu"; do
     set -- $tc
     command -v "$1" >/dev/null || { echo "verify: $1 not installed, skipping $2 overlay checks"; continue; }
+    check_overlay inplace-conversion-v7 "$1" "$2" <<'EOF'
+#include <linux/kvm_proposed.h>
+#define offsetof(T, m) __builtin_offsetof(T, m) /* -nostdinc: no <stddef.h> */
+_Static_assert(sizeof(struct kvm_memory_attributes2) == 128, "kvm_memory_attributes2 size");
+_Static_assert(offsetof(struct kvm_memory_attributes2, offset) == 0, "offset");
+_Static_assert(offsetof(struct kvm_memory_attributes2, address) == 0, "address");
+_Static_assert(offsetof(struct kvm_memory_attributes2, size) == offsetof(struct kvm_memory_attributes, size), "size");
+_Static_assert(offsetof(struct kvm_memory_attributes2, attributes) == offsetof(struct kvm_memory_attributes, attributes), "attributes");
+_Static_assert(offsetof(struct kvm_memory_attributes2, flags) == offsetof(struct kvm_memory_attributes, flags), "flags");
+_Static_assert(offsetof(struct kvm_memory_attributes2, error_offset) == 32, "error_offset");
+_Static_assert(offsetof(struct kvm_memory_attributes2, reserved) == 40, "reserved");
+_Static_assert(KVM_SDK_INPLACE_POSTING == 7, "posting");
+_Static_assert(KVM_SET_MEMORY_ATTRIBUTES2 == 0xC080AED2u, "KVM_SET_MEMORY_ATTRIBUTES2");
+_Static_assert(KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES == 249, "cap");
+/* The collision the SDK's generator must report: */
+_Static_assert(KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES == KVM_CAP_S390_HPAGE_2G, "249 collides in the base header");
+EOF
     check_overlay inplace-conversion-v8 "$1" "$2" <<'EOF'
 #include <linux/kvm_proposed.h>
 #define offsetof(T, m) __builtin_offsetof(T, m) /* -nostdinc: no <stddef.h> */
@@ -68,6 +85,7 @@ _Static_assert(offsetof(struct kvm_memory_attributes2, attributes) == offsetof(s
 _Static_assert(offsetof(struct kvm_memory_attributes2, flags) == offsetof(struct kvm_memory_attributes, flags), "flags");
 _Static_assert(offsetof(struct kvm_memory_attributes2, error_offset) == 32, "error_offset");
 _Static_assert(offsetof(struct kvm_memory_attributes2, reserved) == 40, "reserved");
+_Static_assert(KVM_SDK_INPLACE_POSTING == 8, "posting");
 _Static_assert(KVM_SET_MEMORY_ATTRIBUTES2 == 0xC080AED2u, "KVM_SET_MEMORY_ATTRIBUTES2");
 _Static_assert(KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES == 250, "cap");
 /* The collision the SDK's generator must report: */

@@ -13,7 +13,8 @@ public sealed class KvmAnalyzer : DiagnosticAnalyzer
     /// <summary>The rules, in diagnostic-id order.</summary>
     public static ImmutableArray<KvmRule> Rules { get; } = ImmutableArray.Create<KvmRule>(
         new MemoryAttributesRule(), new AlignmentRule(), new FlagsRule(), new HandleLifetimeRule(), new OrderRule(),
-        new ResultRule(), new CapabilityScopeRule(), new GuestMemfdStateRule(), new RawStructRule(), new CapabilityRule());
+        new ResultRule(), new CapabilityScopeRule(), new GuestMemfdStateRule(), new RawStructRule(), new CapabilityRule(),
+        new VmLevelConversionRule());
 
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } =
         Rules.SelectMany(r => r.SupportedDiagnostics).ToImmutableArray();

@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Diagnostics;
 using Microsoft.CodeAnalysis.Operations;
@@ -136,7 +137,20 @@ internal static class TargetAbi
                 : null;
         if (o.TryGetValue("build_property.KvmUapiProfile", out var profile) &&
             profile.IndexOf("inplace-conversion", StringComparison.OrdinalIgnoreCase) >= 0)
-            return $"the project's ABI profile '{profile.Trim()}' enables in-place guest_memfd conversion";
+            return $"the project's ABI profile '{profile.Trim()}' enables in-place guest_memfd conversion" + OptIn(profile);
         return null;
+    }
+
+    // The posting's opt-in, by the overlay the profile names: v7 and earlier turn it on with
+    // kvm.vm_memory_attributes=N, v8 with kvm.gmem_in_place_conversion=Y.
+    private static string OptIn(string profile)
+    {
+        var at = profile.LastIndexOf("inplace-conversion-v", StringComparison.OrdinalIgnoreCase);
+        if (at < 0)
+            return "";
+        var digits = new string(profile.Substring(at + "inplace-conversion-v".Length).TakeWhile(char.IsDigit).ToArray());
+        if (!int.TryParse(digits, out var v))
+            return "";
+        return v <= 7 ? " (kernels with kvm.vm_memory_attributes=N)" : v == 8 ? " (kernels with kvm.gmem_in_place_conversion=Y)" : "";
     }
 }

@@ -120,6 +120,8 @@ public sealed unsafe partial class VmFd : IDisposable
     /// Errors follow the posting: EAGAIN with <c>error_offset</c> when a page is still referenced, EINVAL for bad
     /// ranges, ENOTTY when in-place conversion is disabled.
     /// </summary>
+    /// <remarks>This property trusts the capability number alone; <see cref="InPlaceConversion"/> also checks the module
+    /// parameter and the ioctl itself (a colliding number on a released kernel cannot turn it on) and serves v7 too.</remarks>
     /// <exception cref="NotSupportedException">The table's ioctl encodes a struct size other than the 128 bytes of v8.</exception>
     [Experimental("KVMEXP001", UrlFormat = "docs/diagnostics/{0}.md",
         Message = "In-place guest_memfd conversion follows the unmerged posting [PATCH v8 00/46] guest_memfd: In-place conversion support (2026-06-18); its ABI can change before merge")]

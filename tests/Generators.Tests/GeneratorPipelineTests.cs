@@ -72,6 +72,19 @@ public class GeneratorPipelineTests
     }
 
     [Fact]
+    public void V7_overlay_collides_with_s390_hpage_and_names_its_posting()
+    {
+        var driver = GeneratorHarness.Driver(GeneratorHarness.HeaderTexts(Version, "inplace-conversion-v7"),
+            GeneratorHarness.OptionsFor(Version, "MyVmm.Interop", "inplace-conversion-v7"));
+        driver.RunGeneratorsAndUpdateCompilation(GeneratorHarness.Compilation("class A {}"), out var output, out var diagnostics);
+        var collision = Assert.Single(diagnostics, d => d.Id == "KVM0006");
+        Assert.Contains("KVM_CAP_S390_HPAGE_2G", collision.GetMessage());
+        // The posting marker reaches the run-time table, where the SDK reads it to pick the module parameter.
+        Assert.Contains(output.SyntaxTrees, t => t.ToString().Contains("(\"KVM_SDK_INPLACE_POSTING\", 0x7UL)"));
+        Assert.Contains(output.SyntaxTrees, t => t.ToString().Contains("(\"KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES\", 0xF9UL)"));
+    }
+
+    [Fact]
     public void Missing_header_is_a_diagnostic_not_an_exception()
     {
         var texts = GeneratorHarness.HeaderTexts(Version).Where(t => !t.Path.EndsWith("asm/kvm.h", StringComparison.Ordinal)).ToImmutableArray();

@@ -5,6 +5,7 @@
 #   newest   stock Debian 7.3.x (trixie-backports)
 #   private  the same kernel with kvm modules rebuilt with CONFIG_KVM_SW_PROTECTED_VM (private memory)
 #   legacy   Debian bookworm 6.1 (no guest_memfd at all)
+#   inplace  the first Debian kernel with in-place guest_memfd conversion (run by tests/inplace-watch.sh only)
 #   host     no guest: this machine's own /dev/kvm, whatever its kernel (build machines: 6.18, kvm_pvm); seconds.
 #            Without a usable KVM (open O_RDWR + KVM_GET_API_VERSION 12) it prints one line
 #            "lane host: skipped — no usable /dev/kvm on this machine (not counted; <why>)", writes no counts
@@ -29,6 +30,10 @@ case $LANE in
   newest)  RUNARGS=(--kernel newest);;
   private) RUNARGS=(--kernel newest --sw-protected);;
   legacy)  RUNARGS=(--kernel legacy);;
+  # The merge watch's lane (tests/inplace-watch.sh): the suite's kernel that first ships in-place conversion, kvm
+  # rebuilt as for private, the module parameter on. INPLACE_KERNEL=SUITE:PKG, INPLACE_KVM_PARAMS=name=value.
+  inplace) RUNARGS=(--kernel "${INPLACE_KERNEL:?lane inplace needs INPLACE_KERNEL=SUITE:PKG}" --sw-protected
+                    --kvm-params "${INPLACE_KVM_PARAMS:-gmem_in_place_conversion=Y}");;
   *) echo "lane.sh: unknown lane $LANE" >&2; exit 2;;
 esac
 

@@ -12,6 +12,8 @@
 #                     (a '*' in PACKAGE picks the newest match)
 #   --sw-protected    replace kvm.ko/kvm-amd.ko/kvm-intel.ko with ones rebuilt with CONFIG_KVM_SW_PROTECTED_VM
 #                     (build-kvm-modules.sh; ~3 min once, then cached)
+#   --kvm-params P    module parameters for kvm.ko, comma-separated (e.g. gmem_in_place_conversion=Y): passed on
+#                     the kernel command line as kvmparams=P and given to insmod (busybox insmod ignores kvm.X=)
 #   --share DIR       mount host DIR read-write at DIR in the guest (repeatable)
 #   --env NAME[=VAL]  pass an environment variable to the command (repeatable; without =VAL the host's value)
 #   --info FILE       write key=value facts about the run (kernel package/release, boots, seconds) to FILE
@@ -31,12 +33,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
 . "$here/lib.sh"
 
-SPEC=${KVM_GUEST_KERNEL:-newest}; SWP=${KVM_GUEST_SW_PROTECTED:-0}; SHARES=(); ENVS=(); INFO=""; CONSOLE=""; QUIET=0
+SPEC=${KVM_GUEST_KERNEL:-newest}; SWP=${KVM_GUEST_SW_PROTECTED:-0}; KVMPARAMS=${KVM_GUEST_KVM_PARAMS:-}; SHARES=(); ENVS=(); INFO=""; CONSOLE=""; QUIET=0
 PRINT_KERNEL=0
 while [ $# -gt 0 ]; do
   case $1 in
     --kernel) SPEC=$2; shift 2;;
     --sw-protected) SWP=1; shift;;
+    --kvm-params) KVMPARAMS=$2; shift 2;;
     --share) SHARES+=("$(cd "$2" && pwd)"); shift 2;;
     --env) ENVS+=("$2"); shift 2;;
     --info) INFO=$2; shift 2;;
@@ -172,12 +175,13 @@ if [ ! -e "$INITRD" ]; then
 export PATH=/bin
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
 ip link set lo up; hostname kvm-guest   # .NET needs loopback
+arg() { tr ' ' '\n' < /proc/cmdline | sed -n "s/^$1=//p" | tail -1; }
 for m in $(cat /mods/order); do
   case $m in kvm-amd.ko) grep -qw svm /proc/cpuinfo || continue;; kvm-intel.ko) grep -qw vmx /proc/cpuinfo || continue;; esac
-  insmod /mods/$m || echo "GUEST-INIT: insmod $m failed"
+  p=""; [ "$m" = kvm.ko ] && p=$(arg kvmparams | tr ',' ' ')
+  insmod /mods/$m $p || echo "GUEST-INIT: insmod $m $p failed"
 done
 echo "GUEST-INIT: kernel $(uname -r) up at $(cut -d' ' -f1 /proc/uptime)s; $(ls /dev/kvm 2>&1)"
-arg() { tr ' ' '\n' < /proc/cmdline | sed -n "s/^$1=//p" | tail -1; }
 mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose hostroot /lower
 mount -t tmpfs -o size=75% tmpfs /rw; mkdir -p /rw/upper /rw/work
 # overlay: .NET needs a writable /tmp (/tmp/.dotnet/shm), and the host's /tmp must stay visible
@@ -239,7 +243,7 @@ for try in $(seq "${BOOT_TRIES:-3}"); do
   set +e
   timeout "${GUEST_TIMEOUT:-900}" qemu-system-x86_64 -accel "tcg,thread=${QEMU_TCG_THREAD:-single}" -cpu max -m "${QEMU_MEM:-2G}" -smp "${QEMU_SMP:-2}" \
     -nographic -no-reboot -nic none -kernel "$VMLINUZ" -initrd "$INITRD" \
-    -append "console=ttyS0 quiet loglevel=3 panic=-1 guestcmd=$RUN/cmd${SHAREARG:+ guestshares=$SHAREARG}" \
+    -append "console=ttyS0 quiet loglevel=3 panic=-1 guestcmd=$RUN/cmd${SHAREARG:+ guestshares=$SHAREARG}${KVMPARAMS:+ kvmparams=$KVMPARAMS}" \
     "${VIRTFS[@]}" </dev/null 2>&1 | sed -u -e 's/\r//g' -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' -e 's/\x1bc//g' | if [ "$QUIET" = 1 ]; then cat > "$LOG"; else tee "$LOG"; fi
   qrc=${PIPESTATUS[0]}
   set -e

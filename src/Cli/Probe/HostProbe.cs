@@ -49,6 +49,7 @@ internal static class HostProbe
             }
             progress($"{report.Capabilities.Count} capabilities asked at system scope and on {vms.Count} VM type(s)");
             foreach (var (name, vm) in vms) ProbeVm(kvm, vm, report);
+            InPlaceProbe.Run(vms, report, IsArm64);
         }
         finally
         {

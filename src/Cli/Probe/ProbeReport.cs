@@ -22,6 +22,8 @@ internal sealed class ProbeReport
     public List<string> VmTypes { get; } = new();
     public List<CapabilityAnswer> Capabilities { get; } = new();
     public List<ProbeCheck> Checks { get; } = new();
+    /// <summary>In-place conversion: module parameters and the profiles asked about (InPlaceProbe).</summary>
+    public List<string> InPlace { get; } = new();
 
     public int Failures => Checks.Count(c => c.Verdict == Verdict.Fail);
 
@@ -77,6 +79,13 @@ internal sealed class ProbeReport
         foreach (var c in shown)
             sb.AppendLine($"  {c.Name + $" ({c.Number})",-44} {Value(c.System),8}  " + string.Join("  ", VmTypes.Select(t => $"{(c.PerVmType.TryGetValue(t, out var v) ? Value(v) : "-"),10}")));
         sb.AppendLine();
+        if (InPlace.Count > 0)
+        {
+            sb.AppendLine("in-place conversion (the verdicts per VM type are under end to end):");
+            foreach (var line in InPlace)
+                sb.AppendLine($"  {line}");
+            sb.AppendLine();
+        }
         sb.AppendLine("end to end:");
         foreach (var c in Checks)
             sb.AppendLine($"  {Tag(c.Verdict),-12} {c.VmType,-26} {c.Name}{(c.Detail.Length > 0 ? ": " + c.Detail : "")}");

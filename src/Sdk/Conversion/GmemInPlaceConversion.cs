@@ -20,6 +20,10 @@ internal abstract class GmemInPlaceConversion : IGuestMemoryConversion
 
     protected abstract string IoctlName(bool toPrivate);
 
+    internal string IoctlNameFor(bool toPrivate) => IoctlName(toPrivate);
+
+    internal nuint RequestFor(bool toPrivate) => Request(toPrivate);
+
     protected abstract nuint Request(bool toPrivate);
 
     /// <summary>Issues the ioctl; returns 0 or -errno, and the kernel's error_offset (file offset) on failure.</summary>

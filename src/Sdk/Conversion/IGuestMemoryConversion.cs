@@ -3,8 +3,9 @@ namespace Kvm;
 /// <summary>
 /// Converts guest memory between private and shared, over whichever backend the kernel and the caller's ABI offer:
 /// the mainline VM-level <c>KVM_SET_MEMORY_ATTRIBUTES</c> (<see cref="VmFd.Conversion"/>), or in-place conversion on
-/// the guest_memfd (proposed ABIs, <see cref="VmFd.InPlaceConversionV8"/> and <see cref="VmFd.InPlaceConversionRfcV2"/>,
-/// both <c>[Experimental]</c>). Ranges are guest-physical; the SDK records the state of every page it converted, and
+/// the guest_memfd (proposed ABIs: <see cref="VmFd.InPlaceConversion"/>, driven by the in-place profile the caller builds
+/// against and the run-time detection, and the older <see cref="VmFd.InPlaceConversionV8"/> and
+/// <see cref="VmFd.InPlaceConversionRfcV2"/>, all <c>[Experimental]</c>). Ranges spanning memslots: <see cref="GuestRangeConverter"/>. Ranges are guest-physical; the SDK records the state of every page it converted, and
 /// for in-place backends updates the guest_memfd's page state so that <see cref="GmemMapping"/> refuses host access to
 /// private pages (a host touch of a private guest_memfd page is a SIGBUS).
 /// </summary>

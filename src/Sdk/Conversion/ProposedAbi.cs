@@ -35,6 +35,7 @@ internal static class ProposedAbi
 {
     public const string Attributes2Ioctl = "KVM_SET_MEMORY_ATTRIBUTES2";
     public const string Attributes2Cap = "KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES";
+    public const string PostingMarker = "KVM_SDK_INPLACE_POSTING";
     public const string ConvertSharedIoctl = "KVM_GMEM_CONVERT_SHARED";
     public const string ConvertPrivateIoctl = "KVM_GMEM_CONVERT_PRIVATE";
     public const string ConvertCap = "KVM_CAP_GMEM_CONVERSION";

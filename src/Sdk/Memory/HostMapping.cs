@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Kvm.Syscalls;
+using Kvm.Interop;
 
 namespace Kvm;
 
@@ -92,6 +93,22 @@ public abstract unsafe class HostMapping : IDisposable
     {
         using var lease = Lease(offset, source.Length);
         source.CopyTo(lease.Span);
+    }
+
+    /// <summary><c>madvise(MADV_REMOVE)</c> on [<paramref name="offset"/>, +<paramref name="length"/>): frees the
+    /// backing pages (a discard after the range went private: the host side is unused). Range checked first.</summary>
+    internal KvmResult TryDiscard(ulong offset, ulong length)
+    {
+        if (offset > Length || length > Length - offset)
+            Fail.Range(nameof(offset), offset, $"[{offset}, {offset}+{length}) is outside the {Length}-byte mapping");
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            // SAFETY: the range lies inside the live mapping (checked above, under the gate that Unmap takes); MADV_REMOVE
+            // only drops the pages' contents, the mapping stays valid and reads back zeroes.
+            var rc = _sys.MadviseRemove(_address + offset, (nuint)length);
+            return rc < 0 ? new KvmResult((Errno)(-rc)) : KvmResult.Success;
+        }
     }
 
     /// <summary>A memslot uses this mapping as its host memory: keep it mapped until the slot is deleted.</summary>

@@ -86,4 +86,12 @@ internal unsafe interface IKvmSyscalls
 
     /// <summary>poll(2) of one fd for POLLIN; 1 when readable, 0 on timeout, or -errno (EINTR included).</summary>
     int PollIn(int fd, int timeoutMs);
+
+    /// <summary>The text of <c>/sys/module/&lt;module&gt;/parameters/&lt;name&gt;</c>, trimmed; null when the
+    /// parameter does not exist (the module lacks it, or is not loaded); <c>"?"</c> when it exists but cannot be read.</summary>
+    string? ReadModuleParameter(string module, string name);
+
+    /// <summary><c>madvise(MADV_REMOVE)</c>: frees the backing pages of a shared mapping range (they read back as
+    /// zero); 0 or -errno.</summary>
+    int MadviseRemove(void* address, nuint length);
 }

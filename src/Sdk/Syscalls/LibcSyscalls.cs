@@ -136,4 +136,19 @@ internal sealed unsafe class LibcSyscalls : IKvmSyscalls
         // SAFETY: `p` is one stack-local pollfd and nfds is 1; poll writes only its revents.
         return Result(poll(&p, 1, timeoutMs));
     }
+
+    public string? ReadModuleParameter(string module, string name)
+    {
+        var path = $"/sys/module/{module}/parameters/{name}";
+        try
+        {
+            return File.Exists(path) ? File.ReadAllText(path).Trim() : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return "?";
+        }
+    }
+
+    public int MadviseRemove(void* address, nuint length) => Result(madvise(address, (size_t)length, MADV_REMOVE));
 }

@@ -271,4 +271,20 @@ internal sealed unsafe class FakeSyscalls : IKvmSyscalls
         Calls.Enqueue($"poll {fd}");
         return EventFds.TryGetValue(fd, out var v) && v > 0 ? 1 : 0;
     }
+
+    /// <summary>Module parameters by "module/name" (absent = the parameter does not exist).</summary>
+    public readonly ConcurrentDictionary<string, string> ModuleParameters = new();
+
+    public string? ReadModuleParameter(string module, string name) =>
+        ModuleParameters.TryGetValue($"{module}/{name}", out var v) ? v : null;
+
+    /// <summary>madvise(MADV_REMOVE) calls as (address, length); the result is always 0.</summary>
+    public readonly ConcurrentQueue<(nint Address, nuint Length)> Removed = new();
+
+    public int MadviseRemove(void* address, nuint length)
+    {
+        Calls.Enqueue($"madvise remove {length}");
+        Removed.Enqueue(((nint)address, length));
+        return 0;
+    }
 }

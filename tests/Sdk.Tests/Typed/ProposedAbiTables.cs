@@ -20,7 +20,18 @@ internal static class ProposedAbiTables
         return new UapiTable(profile, "x86_64", c, i);
     }
 
-    /// <summary>v8: KVM_SET_MEMORY_ATTRIBUTES2 = _IOWR(KVMIO, 0xd2, 128 bytes), cap 250.</summary>
+    /// <summary>v7 (uapi-headers/proposed/inplace-conversion-v7): the same ioctl, cap 249, posting marker 7.</summary>
+    public static readonly UapiTable V7 = Build("7.3.4+inplace-conversion-v7",
+        [("KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES", 249), ("KVM_SDK_INPLACE_POSTING", 7)],
+        [("KVM_SET_MEMORY_ATTRIBUTES2", 0xC080AED2)]);
+
+    /// <summary>v8 as the overlay defines it now, with its posting marker 8.</summary>
+    public static readonly UapiTable V8Marked = Build("7.3.4+inplace-conversion-v8",
+        [("KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES", 250), ("KVM_SDK_INPLACE_POSTING", 8)],
+        [("KVM_SET_MEMORY_ATTRIBUTES2", 0xC080AED2)]);
+
+    /// <summary>v8: KVM_SET_MEMORY_ATTRIBUTES2 = _IOWR(KVMIO, 0xd2, 128 bytes), cap 250 (a table generated before the
+    /// overlay carried its posting marker).</summary>
     public static readonly UapiTable V8 = Build("7.3.4+inplace-conversion-v8",
         [("KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES", 250)],
         [("KVM_SET_MEMORY_ATTRIBUTES2", 0xC080AED2)]);

@@ -18,6 +18,10 @@
 
 #include <linux/kvm.h>
 
+/* Posting-level fact for the SDK (not a kernel name): which revision of the series this overlay
+ * describes. The SDK keys the opt-in module parameter on it (v8: kvm.gmem_in_place_conversion=Y). */
+#define KVM_SDK_INPLACE_POSTING 8
+
 /*
  * Set the memory attributes of a range of a guest_memfd file.
  * Issued on the guest_memfd fd (from KVM_CREATE_GUEST_MEMFD), never on the VM fd.
