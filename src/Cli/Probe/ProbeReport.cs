@@ -60,6 +60,7 @@ internal sealed class ProbeReport
             w.WriteEndObject();
         }
         w.WriteEndArray();
+        JsonText.WriteStrings(w, "inPlaceConversion", InPlace);
         w.WriteStartObject("summary");
         w.WriteNumber("pass", Checks.Count(c => c.Verdict == Verdict.Pass));
         w.WriteNumber("fail", Failures);

@@ -68,11 +68,12 @@ class P7
         return Sys.Ioctl(vmFd, KvmIoctls.KVM_SET_MEMORY_ATTRIBUTES, in range); // expect: KVM1001
     }
 }
-//// case: ok-shared-in-place
+//// case: shared-through-vm-in-place
 //// config: build_property.KvmInPlaceConversion = true
 class P8
 {
-    public void Share(VmFd vm) => vm.MemoryAttributes?.Set(0, 0x1000, 0);
+    // In-place conversion keeps the state on the guest_memfd: the VM-level call fails or leaves the page private.
+    public void Share(VmFd vm) => vm.MemoryAttributes?.Set(0, 0x1000, 0); // expect: KVM1020
 }
 //// case: ok-private-without-in-place
 class P9
@@ -90,11 +91,11 @@ class P10
             vm.MemoryAttributes?.Set(0, 0x1000, KvmMemoryAttributes.KVM_MEMORY_ATTRIBUTE_PRIVATE);
     }
 }
-//// case: ok-conversion-interface
+//// case: vm-conversion-in-place
 //// config: build_property.KvmInPlaceConversion = true
 class P11
 {
-    public void Seal(VmFd vm) => vm.Conversion!.ToPrivate(0, 0x1000);
+    public void Seal(VmFd vm) => vm.Conversion!.ToPrivate(0, 0x1000); // expect: KVM1020
 }
 //// case: no-private-default-vm
 class N1

@@ -178,16 +178,19 @@ public unsafe class MemoryTrackingRuleTests
         entries[1] = new kvm_dirty_gfn { slot = (uint)slot.Id, offset = 2, flags = 1 };
         entries[2] = new kvm_dirty_gfn { slot = 77, offset = 0, flags = 0 };
         var pages = new DirtyPage[8];
-        var before = GC.GetAllocatedBytesForCurrentThread();
         var n = vcpu.DirtyRing!.Harvest(pages);
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
         Assert.Equal(2, n);
         Assert.Equal(new DirtyPage(slot.Id, 0, 5, 0x100000 + 5 * Page), pages[0]);
         Assert.Equal(new DirtyPage(slot.Id, 0, 2, 0x100000 + 2 * Page), pages[1]);
         Assert.Equal(2u, entries[0].flags);                                     // KVM_DIRTY_GFN_F_RESET
         Assert.Equal(2u, entries[1].flags);
         entries[2] = new kvm_dirty_gfn { slot = 77, offset = 0, flags = 1 };    // a slot the table does not know
-        Assert.Equal(1, vcpu.DirtyRing.Harvest(pages));
+        // Allocation is measured on this second harvest: the first one may load types and allocate once (seen as a
+        // rare failure when the whole suite ran in parallel).
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var again = vcpu.DirtyRing.Harvest(pages);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(1, again);
         Assert.Equal(ulong.MaxValue, pages[0].Gpa);
         Assert.Equal(3, vcpu.DirtyRing.Harvested);
 
