@@ -51,7 +51,7 @@ public static class Descriptors
 
     public static readonly DiagnosticDescriptor Unaligned = Make(UnalignedId,
         "Address, size or offset is not page-aligned",
-        "{0} is 0x{1:X}, not a multiple of the 4096-byte page: the kernel answers EINVAL",
+        "{0} is 0x{1:X}, not a multiple of the 4096-byte page: the SDK throws before the syscall (a raw ioctl gets EINVAL from the kernel)",
         Usage, DiagnosticSeverity.Error,
         "Memslot addresses and sizes, memory-attribute ranges and guest_memfd sizes, offsets and lengths must be multiples of PAGE_SIZE (4 KiB on x86_64; at least 4 KiB on arm64).");
 
