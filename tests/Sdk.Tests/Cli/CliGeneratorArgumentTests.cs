@@ -1,4 +1,3 @@
-using System.Diagnostics;
 
 namespace Kvm.Tests.Cli;
 
@@ -11,7 +10,7 @@ public class CliGeneratorArgumentTests : IDisposable
 
     public void Dispose() => Directory.Delete(_tmp, recursive: true);
 
-    private static string Headers => Path.Combine(RepoRoot(), "uapi-headers", "7.3.4");
+    private static string Headers => Path.Combine(KvmsdkProcess.RepoRoot(), "uapi-headers", "7.3.4");
 
     private string X86 => $"--include {Headers}/x86_64-linux-gnu --include {Headers}";
 
@@ -140,32 +139,6 @@ public class CliGeneratorArgumentTests : IDisposable
         Assert.Matches(@"size \d+ -> \d+", output);
     }
 
-    private static (int Status, string Output) Kvmsdk(string commandLine)
-    {
-        var dll = Path.Combine(RepoRoot(), "src", "Cli", "bin", Configuration, "net10.0", "Kvm.Sdk.Cli.dll");
-        Assert.True(File.Exists(dll), $"the kvmsdk tool is not built at {dll}");
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(dll);
-        foreach (var a in commandLine.Split(' ', StringSplitOptions.RemoveEmptyEntries))
-            psi.ArgumentList.Add(a);
-        using var process = Process.Start(psi)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        Assert.True(process.WaitForExit(120_000), $"kvmsdk {commandLine} did not finish in 120 s");
-        return (process.ExitCode, stdout.Result + stderr.Result);
-    }
-
-#if DEBUG
-    private const string Configuration = "Debug";
-#else
-    private const string Configuration = "Release";
-#endif
-
-    private static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Sdk.sln")))
-                return dir.FullName;
-        throw new DirectoryNotFoundException("no Sdk.sln above the test's directory");
-    }
+    private static (int Status, string Output) Kvmsdk(string commandLine) =>
+        KvmsdkProcess.Run(commandLine.Split(' ', StringSplitOptions.RemoveEmptyEntries));
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 
 namespace Kvm.Tests.Cli;
 
@@ -87,32 +86,5 @@ public class CliProbeArgumentTests
         Assert.Matches(@"^\d+\.\d+\.\d+", output.Trim());
     }
 
-    private static (int Status, string Output) Kvmsdk(string[] args)
-    {
-        var dll = Path.Combine(RepoRoot(), "src", "Cli", "bin", Configuration, "net10.0", "Kvm.Sdk.Cli.dll");
-        Assert.True(File.Exists(dll), $"the kvmsdk tool is not built at {dll}");
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(dll);
-        foreach (var a in args)
-            psi.ArgumentList.Add(a);
-        using var process = Process.Start(psi)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        Assert.True(process.WaitForExit(60_000), $"kvmsdk {string.Join(' ', args)} did not finish in 60 s");
-        return (process.ExitCode, stdout.Result + stderr.Result);
-    }
-
-#if DEBUG
-    private const string Configuration = "Debug";
-#else
-    private const string Configuration = "Release";
-#endif
-
-    private static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Sdk.sln")))
-                return dir.FullName;
-        throw new DirectoryNotFoundException("no Sdk.sln above the test's directory");
-    }
+    private static (int Status, string Output) Kvmsdk(string[] args) => KvmsdkProcess.Run(args);
 }
