@@ -31,7 +31,7 @@ bash tests/inplace-watch-test.sh 2>&1 | tee -a "$OUT/inplace-watch.log"; [ "${PI
 if [ -x tests/kvm-guest/lane.sh ]; then
   for lane in ${LANES:-$(cat tests/kvm-guest/lanes)}; do
     echo "=== kernel lane $lane ==="
-    if ! LANE_OUT="$OUT" tests/kvm-guest/lane.sh "$lane"; then rc=1; fi
+    LANE_OUT="$OUT" tests/kvm-guest/lane.sh "$lane" 2>&1 | tee "$OUT/lane-$lane.out"; [ "${PIPESTATUS[0]}" = 0 ] || rc=1
     if [ -s "$OUT/lane-$lane.counts" ]; then cat "$OUT/lane-$lane.counts" >> "$OUT/counts.txt"
     elif [ "$lane" = host ] && [ -s "$OUT/lane-host.skipped" ]; then :  # lane.sh said so in one line
     else echo "0 1 0" >> "$OUT/counts.txt"; echo "lane $lane: no results"; rc=1; fi
@@ -41,17 +41,20 @@ fi
 # The package test: pack, restore into fresh projects, analyzer + regenerated bindings, run in the newest lane.
 if [ "${PACKAGE_TEST:-1}" = 1 ] && [ -x tests/package/run.sh ]; then
   echo "=== package test ==="
-  LANE_OUT="$OUT" tests/package/run.sh || rc=1
+  LANE_OUT="$OUT" tests/package/run.sh 2>&1 | tee "$OUT/package.out"; [ "${PIPESTATUS[0]}" = 0 ] || rc=1
   if [ -s "$OUT/package.counts" ]; then cat "$OUT/package.counts" >> "$OUT/counts.txt"; else echo "0 1 0" >> "$OUT/counts.txt"; rc=1; fi
 fi
 
 # The newcomer test: the README's commands word for word (package, tour, tool install, every --help, the refusals).
 if [ "${NEWCOMER_TEST:-1}" = 1 ] && [ -x tests/newcomer/run.sh ]; then
   echo "=== newcomer test ==="
-  LANE_OUT="$OUT" tests/newcomer/run.sh || rc=1
+  LANE_OUT="$OUT" tests/newcomer/run.sh 2>&1 | tee "$OUT/newcomer.out"; [ "${PIPESTATUS[0]}" = 0 ] || rc=1
   if [ -s "$OUT/newcomer.counts" ]; then cat "$OUT/newcomer.counts" >> "$OUT/counts.txt"; else echo "0 1 0" >> "$OUT/counts.txt"; rc=1; fi
 fi
 
+# What failed, gathered from every part's log, right above the closing line: a CI log that keeps only its tail
+# still names the failures (without this, a red run far from this machine said only "5 failed").
+bash tests/failures.sh "$OUT"
 awk '{p+=$1; f+=$2; s+=$3} END {printf "tests: %d passed, %d failed, %d skipped\n", p, f, s}' "$OUT/counts.txt"
 awk '{f+=$2} END {exit f > 0}' "$OUT/counts.txt" || rc=1
 exit $rc
