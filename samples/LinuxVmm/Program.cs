@@ -48,7 +48,7 @@ else
 }
 using var ramOwner = ram;
 using var slot = vm.Memslots.Add(0, ram);
-Console.Error.WriteLine($"linuxvmm: {options.MemoryMiB} MiB of RAM in {(ram is GmemMapping ? "guest_memfd" : "host memory")}, kernel {kvm.Capabilities.Scope}");
+Console.Error.WriteLine($"linuxvmm: {options.MemoryMiB} MiB of RAM in {(ram is GmemMapping ? "guest_memfd" : "host memory")}, KVM of kernel {File.ReadAllText("/proc/sys/kernel/osrelease").Trim()}");
 
 // --- The kernel and what the 64-bit boot protocol wants beside it (Documentation/arch/x86/boot.rst): the kernel (a
 // bzImage's protected-mode part at 1 MiB, or a vmlinux's segments at their physical addresses), the command line, the

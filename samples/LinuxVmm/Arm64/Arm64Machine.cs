@@ -50,7 +50,7 @@ internal static class Arm64Machine
         }
         using var ramOwner = ram;
         using var slotOwner = slot;
-        Console.Error.WriteLine($"linuxvmm: {options.MemoryMiB} MiB of RAM in {(ram is GmemMapping ? "guest_memfd" : "host memory")}, kernel {kvm.Capabilities.Scope}, arm64 {vm.Type}");
+        Console.Error.WriteLine($"linuxvmm: {options.MemoryMiB} MiB of RAM in {(ram is GmemMapping ? "guest_memfd" : "host memory")}, KVM of kernel {File.ReadAllText("/proc/sys/kernel/osrelease").Trim()}, arm64 {vm.Type}");
 
         // --- The vCPU: PSCI 0.2 (the kernel powers off through it), then the GIC's init for the vCPUs that exist.
         using var vcpu = vm.CreateVcpu(0);
