@@ -80,7 +80,7 @@ prepare() {
   if [ "${KVM_GUEST_REFRESH:-0}" = 1 ] || [ ! -s "$stamp" ] || [ -n "$(find "$stamp" -mmin +1440)" ]; then
     log "apt update ($SUITE, arm64)"
     # shellcheck disable=SC2046
-    apt-get $(aptopts) update -qq
+    apt-get $(aptopts) update -qq >&2
     local kpkg
     # shellcheck disable=SC2046
     kpkg=$(apt-cache $(aptopts) depends "linux-image-arm64/$SUITE" 2>/dev/null | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
@@ -90,8 +90,9 @@ prepare() {
   KPKG=$(cat "$stamp"); KVER=${KPKG#linux-image-}
   K=$CACHE/kernel-$KVER
   U=$CACHE/userland-trixie
-  [ -f "$K/.done" ] || fetch_kernel
-  [ -f "$U/.done" ] || fetch_userland
+  # Their chatter (apt's "Get:" lines) goes to stderr: --print-kernel's stdout is the paths a caller reads.
+  [ -f "$K/.done" ] || fetch_kernel >&2
+  [ -f "$U/.done" ] || fetch_userland >&2
   build_initrd
 }
 download() {   # download <dir> <packages...>
