@@ -7,7 +7,7 @@ set -euo pipefail
 need=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 packages=(qemu-system-x86 qemu-system-arm busybox-static kmod cpio xz-utils zstd debootstrap
-          gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static gcc libc6-dev unzip clang-14 device-tree-compiler)
+          gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-riscv64-linux-gnu gcc-s390x-linux-gnu gcc-powerpc64le-linux-gnu qemu-user-static gcc libc6-dev unzip clang-14 device-tree-compiler)
 [ "${1:-}" = --guest ] && packages=(qemu-system-x86 busybox-static kmod cpio xz-utils zstd)
 for p in "${packages[@]}"; do
   have "$p" || need+=("$p")

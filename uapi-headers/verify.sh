@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Offline self-check of uapi-headers/ (no network, a few seconds):
 #  1. every vendored version dir matches its PROVENANCE: each listed file's sha256, no file missing,
-#     no file present that PROVENANCE does not list; DEFAULT names an existing version dir;
+#     no file present that PROVENANCE does not list; DEFAULT names an existing version dir; each of the six
+#     architectures is vendored or listed 'absent', and <linux/kvm.h> compiles for it with its cross compiler;
 #  2. if gcc is available, each proposed/ overlay compiles on top of its base version (proposed/<name>/BASE; x86_64, and arm64
 #     when aarch64-linux-gnu-gcc is there) and its sizes and ioctl numbers are the ones in
 #     shared/reference/gmem-uapi.md. Exits non-zero on any mismatch.
@@ -29,6 +30,22 @@ for v in $versions; do
     grep -q "^file [0-9a-f]\{64\} ${f#./} " "$p" || bad "$v/${f#./}: not listed in PROVENANCE"
   done < <(cd "$v" && find . -type f ! -name PROVENANCE)
   echo "verify: $v: $n files match PROVENANCE"
+done
+# Every architecture dir a version has: <linux/kvm.h> compiles with that architecture's cross compiler (when
+# installed; tests/setup-machine.sh installs them) using the vendored files alone; an 'absent' ABI has no dir.
+declare -A XCC=([x86_64-linux-gnu]=gcc [aarch64-linux-gnu]=aarch64-linux-gnu-gcc [riscv64-linux-gnu]=riscv64-linux-gnu-gcc
+                [s390x-linux-gnu]=s390x-linux-gnu-gcc [powerpc64le-linux-gnu]=powerpc64le-linux-gnu-gcc
+                [loongarch64-linux-gnu]=loongarch64-linux-gnu-gcc)
+for v in $versions; do
+  for t in "${!XCC[@]}"; do
+    if grep -qx "absent $t" "$v/PROVENANCE"; then
+      [ ! -e "$v/$t" ] || bad "$v: PROVENANCE says $t is absent, but $v/$t exists"; continue
+    fi
+    [ -f "$v/$t/asm/kvm.h" ] || { bad "$v: no $t/asm/kvm.h and no 'absent $t' line"; continue; }
+    command -v "${XCC[$t]}" >/dev/null || { echo "verify: $v $t: ${XCC[$t]} not installed, compile check skipped"; continue; }
+    printf '#include <linux/kvm.h>\n' | "${XCC[$t]}" -fsyntax-only -nostdinc -I "$v/$t" -I "$v" -x c - || bad "$v: <linux/kvm.h> does not compile for $t"
+  done
+  echo "verify: $v: architectures $(cd "$v" && ls -d *-linux-gnu | tr '\n' ' ')(compile-checked where the compiler is installed)"
 done
 if [ -f DEFAULT ]; then
   d=$(cat DEFAULT)

@@ -424,9 +424,9 @@ public static class AbiBuilder
     {
         string suffix = v.Kind switch { CIntKind.UInt => "U", CIntKind.Long => "L", CIntKind.ULong => "UL", CIntKind.LongLong => "LL", CIntKind.ULongLong => "ULL", _ => "" };
         Token T(TokenKind k, string text) => new(k, text, at.File, at.Line, at.Column, true);
-        if (!v.Signed || v.AsSigned >= 0) return new List<Token> { T(TokenKind.Number, v.Bits.ToString(System.Globalization.CultureInfo.InvariantCulture) + suffix) };
+        if (!v.Signed || v.AsSigned >= 0) return new List<Token>(1) { T(TokenKind.Number, v.Bits.ToString(System.Globalization.CultureInfo.InvariantCulture) + suffix) };
         ulong magnitude = (ulong)(-(v.AsSigned + 1));
-        return new List<Token>
+        return new List<Token>(6)
         {
             T(TokenKind.Punct, "("), T(TokenKind.Punct, "-"), T(TokenKind.Number, magnitude.ToString(System.Globalization.CultureInfo.InvariantCulture) + suffix),
             T(TokenKind.Punct, "-"), T(TokenKind.Number, "1"), T(TokenKind.Punct, ")"),

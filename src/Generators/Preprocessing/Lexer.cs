@@ -35,6 +35,7 @@ public static class Lexer
     {
         var lines = new List<SourceLine>();
         var tokens = new List<Token>();
+        var pool = new TokenTextPool();
         int i = 0, line = 1, col = 1, logicalStart = 1;
         bool space = false, inBlockComment = false;
         int commentLine = 0, commentCol = 0;
@@ -108,7 +109,7 @@ public static class Lexer
                 kind = TokenKind.Punct;
                 i += PunctLength(text, i);
             }
-            string s = text.Substring(start, i - start);
+            string s = pool.Get(text, start, i - start);
             col += i - start;
             tokens.Add(new Token(kind, s, file, line, startCol, space));
             space = false;

@@ -137,7 +137,7 @@ public sealed class Preprocessor
             if (toks.Count == 1) continue; // null directive
             var d = toks[1];
             string name = d.Text;
-            var rest = toks.Skip(2).ToList();
+            var rest = toks.Count > 2 ? toks.GetRange(2, toks.Count - 2) : new List<Token>();
             switch (name)
             {
                 case "if":
@@ -250,7 +250,7 @@ public sealed class Preprocessor
                 return;
             }
         }
-        var body = rest.Skip(i).ToList();
+        var body = i < rest.Count ? rest.GetRange(i, rest.Count - i) : new List<Token>();
         if (body.Count > 0) body[0] = body[0].WithSpace(false);
         // gcc refuses these when it reads the #define, used or not.
         if (body.Count > 0 && (body[0].Is("##") || body[body.Count - 1].Is("##")))

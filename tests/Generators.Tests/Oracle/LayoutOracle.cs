@@ -32,7 +32,7 @@ public sealed class ValueProbe
     public const ulong Magic = 0x4C4341524F4D564BUL;
 
     private readonly List<(string Label, string Expr, ulong Expected, bool Hex)> _values = new();
-    private readonly List<(string Label, string CType, string Field, long ExpectedBit, int Width, int OffsetIndex)> _bitfields = new();
+    private readonly List<(string Label, string CType, string Field, long ExpectedBit, int Width, long UnitOffset, long UnitSize, int OffsetIndex)> _bitfields = new();
 
     private readonly Dictionary<string, long> _structSizes = new(StringComparer.Ordinal);
 
@@ -96,7 +96,7 @@ public sealed class ValueProbe
                 if (m.IsBitfield)
                 {
                     Counts.Bitfields++;
-                    _bitfields.Add(($"{s.CName}.{m.Name} (bitfield)", t, m.Name, m.Offset * 8 + m.BitOffset, m.BitWidth, -1));
+                    _bitfields.Add(($"{s.CName}.{m.Name} (bitfield)", t, m.Name, m.Offset * 8 + m.BitOffset, m.BitWidth, m.Offset, m.Size, -1));
                     continue;
                 }
                 Counts.Fields++;
@@ -179,13 +179,23 @@ public sealed class ValueProbe
 
     private void Add(string label, string expr, ulong expected, bool hex = false) => _values.Add((label, expr, expected, hex));
 
-    /// <summary>Every disagreement between the model and what the compiler put in .rodata.</summary>
-    public List<string> Compare(byte[] rodata)
+    /// <summary>The model's number for bit <paramref name="bit"/> of byte <paramref name="byteIndex"/> of the object:
+    /// little-endian, simply byte × 8 + bit; big-endian, inside the field's storage unit the bytes count down.</summary>
+    public static long BitNumber(long byteIndex, int bit, long unitOffset, long unitSize, bool bigEndian) =>
+        bigEndian && byteIndex >= unitOffset && byteIndex < unitOffset + unitSize
+            ? unitOffset * 8 + (unitOffset + unitSize - 1 - byteIndex) * 8 + bit
+            : byteIndex * 8 + bit;
+
+    /// <summary>Every disagreement between the model and what the compiler put in .rodata, read in the target's
+    /// byte order. A bitfield's bits are numbered as the model numbers them: unit offset × 8 plus the shift that
+    /// reads the field from its storage unit as a native integer (on a big-endian target the unit's last byte holds
+    /// bits 0-7).</summary>
+    public List<string> Compare(byte[] rodata, bool bigEndian = false)
     {
         var mismatches = new List<string>();
         if (rodata.Length < _values.Count * 8)
             return new List<string> { $".rodata has {rodata.Length} bytes, expected at least {_values.Count * 8}" };
-        ulong At(int i) => BinaryPrimitives.ReadUInt64LittleEndian(rodata.AsSpan(i * 8, 8));
+        ulong At(int i) => bigEndian ? BinaryPrimitives.ReadUInt64BigEndian(rodata.AsSpan(i * 8, 8)) : BinaryPrimitives.ReadUInt64LittleEndian(rodata.AsSpan(i * 8, 8));
         if (At(0) != Magic) return new List<string> { $".rodata does not start with the oracle's values (0x{At(0):X16})" };
         string F(ulong v, bool hex) => hex ? $"0x{v:X}" : v.ToString(CultureInfo.InvariantCulture);
         for (int i = 0; i < _values.Count; i++)
@@ -206,8 +216,9 @@ public sealed class ValueProbe
             for (long byteIndex = 0; byteIndex < size; byteIndex++)
             {
                 byte v = rodata[offset + byteIndex];
-                for (int bit = 0; bit < 8; bit++) if ((v >> bit & 1) != 0) bits.Add(byteIndex * 8 + bit);
+                for (int bit = 0; bit < 8; bit++) if ((v >> bit & 1) != 0) bits.Add(BitNumber(byteIndex, bit, b.UnitOffset, b.UnitSize, bigEndian));
             }
+            bits.Sort();
             long first = bits.Count > 0 ? bits[0] : -1;
             bool contiguous = bits.Count > 0 && bits[bits.Count - 1] - first + 1 == bits.Count;
             if (first == b.ExpectedBit && bits.Count == b.Width && contiguous) continue;

@@ -46,7 +46,7 @@ public sealed record OracleCase(string Version, string Arch, string? Overlay)
             new AbiOptions(Target.Name, IncludeRoots(repoRoot).ToEquatableArray(), new[] { Entry }.ToEquatableArray(), ToString()),
             path => File.Exists(path) ? File.ReadAllText(path) : null);
 
-    /// <summary>Every vendored version × both architectures, and every overlay on its base × both architectures.</summary>
+    /// <summary>Every vendored version × every architecture it carries, and every overlay on its base × the same.</summary>
     public static IEnumerable<OracleCase> All()
     {
         var headers = Path.Combine(RepoRoot.Path, "uapi-headers");
@@ -59,10 +59,12 @@ public sealed record OracleCase(string Version, string Arch, string? Overlay)
                 .Select(d => (Name: Path.GetFileName(d), Base: File.ReadAllText(Path.Combine(d, "BASE")).Trim()))
                 .OrderBy(o => o.Name, StringComparer.Ordinal).ToList()
             : new List<(string Name, string Base)>();
-        foreach (var arch in TargetArch.Vendored)
+        // An architecture a version does not carry (uapi-headers/<v>/PROVENANCE says 'absent') has no case there.
+        bool Has(string v, TargetArch a) => File.Exists(Path.Combine(headers, v, a.Multiarch, "asm", "kvm.h"));
+        foreach (var arch in TargetArch.All)
         {
-            foreach (var v in versions) yield return new OracleCase(v, arch.Name, null);
-            foreach (var (name, baseVersion) in overlays) yield return new OracleCase(baseVersion, arch.Name, name);
+            foreach (var v in versions.Where(v => Has(v, arch))) yield return new OracleCase(v, arch.Name, null);
+            foreach (var (name, baseVersion) in overlays.Where(o => Has(o.Base, arch))) yield return new OracleCase(baseVersion, arch.Name, name);
         }
     }
 
