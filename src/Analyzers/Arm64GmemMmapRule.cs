@@ -1,6 +1,8 @@
 using System;
 using System.Collections.Immutable;
+using System.Runtime.CompilerServices;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.Diagnostics;
 using Microsoft.CodeAnalysis.Operations;
 
@@ -37,13 +39,19 @@ public sealed class Arm64GmemMmapRule : KvmRule
             return;
         registry.OnInvocation(new[] { "Add" }, (ctx, inv) =>
         {
-            if (!KvmSymbols.Is(inv.TargetMethod.ContainingType, s.MemslotTable) || GmemArgument(s, inv) is not { } gmem ||
-                VmFacts.GmemFlags(s, gmem.Value) is not { Count: > 0 } flags)
+            // Cheapest first: the overload, then whether anything can say arm64 (the project, or an arm64 VM type named
+            // in this file), and only then the value flow of the flags and of the VM.
+            if (!KvmSymbols.Is(inv.TargetMethod.ContainingType, s.MemslotTable) || GmemArgument(s, inv) is not { } gmem)
+                return;
+            var decided = ProjectSays(ctx.Options, inv.Syntax.SyntaxTree, out var project);
+            if (decided ? project is null : !NamesArm64Type(inv.Syntax.SyntaxTree))
+                return;
+            if (VmFacts.GmemFlags(s, gmem.Value) is not { Count: > 0 } flags)
                 return;
             foreach (var f in flags)
                 if ((f & s.GmemFlagMmap) != 0)
                     return;
-            if (Arm64Reason(s, ctx.Options, inv) is not { } where)
+            if ((project ?? VmReason(s, inv)) is not { } where)
                 return;
             var name = Ops.ReferencedSymbol(gmem.Value)?.Name ?? gmem.Value.Syntax.ToString();
             var creates = VmFacts.Created(gmem.Value, s.GuestMemfdFeature, "Create");
@@ -62,14 +70,43 @@ public sealed class Arm64GmemMmapRule : KvmRule
         return null;
     }
 
-    /// <summary>Why the memslot's VM is an arm64 VM, or null when nothing says so.</summary>
-    private static string? Arm64Reason(KvmSymbols s, AnalyzerOptions options, IInvocationOperation add)
+    private static readonly ConditionalWeakTable<SyntaxTree, object> Arm64Files = new();
+    private static readonly object Yes = new(), No = new();
+
+    /// <summary>Whether the file names <c>Arm64Default</c> or <c>Arm64</c> at all (one token walk per file, cached):
+    /// without it no VM in the file can have been created with an arm64 type, so the flow is not followed.</summary>
+    private static bool NamesArm64Type(SyntaxTree tree) =>
+        Arm64Files.GetValue(tree, t =>
+        {
+            foreach (var token in t.GetRoot().DescendantTokens())
+                if (token.IsKind(SyntaxKind.IdentifierToken) && token.ValueText is "Arm64Default" or "Arm64")
+                    return Yes;
+            return No;
+        }) == Yes;
+
+    /// <summary>True when the project decides the architecture: <paramref name="reason"/> is then set for arm64 and
+    /// null for another architecture (<c>KvmTargetArchitecture=x86_64</c> wins over any VM type).</summary>
+    private static bool ProjectSays(AnalyzerOptions options, SyntaxTree tree, out string? reason)
     {
-        var o = options.AnalyzerConfigOptionsProvider.GetOptions(add.Syntax.SyntaxTree);
+        reason = null;
+        var o = options.AnalyzerConfigOptionsProvider.GetOptions(tree);
         if (o.TryGetValue("build_property.KvmTargetArchitecture", out var arch) && !string.IsNullOrWhiteSpace(arch))
-            return IsArm64Name(arch.Trim()) ? "an arm64 VM (KvmTargetArchitecture=" + arch.Trim() + ")" : null;
+        {
+            if (IsArm64Name(arch.Trim()))
+                reason = "an arm64 VM (KvmTargetArchitecture=" + arch.Trim() + ")";
+            return true;
+        }
         if (o.TryGetValue("build_property.RuntimeIdentifier", out var rid) && rid.Trim().EndsWith("-arm64", StringComparison.OrdinalIgnoreCase))
-            return "an arm64 VM (RuntimeIdentifier " + rid.Trim() + ")";
+        {
+            reason = "an arm64 VM (RuntimeIdentifier " + rid.Trim() + ")";
+            return true;
+        }
+        return false;
+    }
+
+    /// <summary>Why the memslot's VM is an arm64 VM by its creation in this method, or null.</summary>
+    private static string? VmReason(KvmSymbols s, IInvocationOperation add)
+    {
         // The VM behind `vm.Memslots`, created in this method with an arm64 type.
         if (VmFacts.OwnersOf(Ops.Receiver(add), s.VmMemslots) is not { Count: > 0 } vms)
             return null;
