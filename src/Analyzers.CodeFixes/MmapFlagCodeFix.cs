@@ -13,14 +13,15 @@ using Microsoft.CodeAnalysis.Simplification;
 
 namespace Kvm.Analyzers.CodeFixes;
 
-/// <summary>KVM1005: adds <c>GuestMemfdFlags.GUEST_MEMFD_FLAG_MMAP</c> to the <c>GuestMemfd.Create</c> call that made
-/// the guest_memfd which is later mapped (the diagnostic's additional location).</summary>
+/// <summary>KVM1005 and KVM1013: adds <c>GuestMemfdFlags.GUEST_MEMFD_FLAG_MMAP</c> to the <c>GuestMemfd.Create</c>
+/// call that made the guest_memfd which is later mapped, or bound to an arm64 memslot (the diagnostic's additional
+/// location).</summary>
 [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(MmapFlagCodeFix)), Shared]
 public sealed class MmapFlagCodeFix : CodeFixProvider
 {
     private const string Title = "Create the guest_memfd with GuestMemfdFlags.GUEST_MEMFD_FLAG_MMAP";
 
-    public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create(Descriptors.MapWithoutMmapFlagId);
+    public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create(Descriptors.MapWithoutMmapFlagId, Arm64GmemMmapRule.Id);
 
     public override FixAllProvider GetFixAllProvider() => WellKnownFixAllProviders.BatchFixer;
 
@@ -31,7 +32,7 @@ public sealed class MmapFlagCodeFix : CodeFixProvider
             if (d.AdditionalLocations.Count == 0)
                 continue;
             var createSpan = d.AdditionalLocations[0].SourceSpan;
-            context.RegisterCodeFix(CodeAction.Create(Title, ct => AddFlagAsync(context.Document, createSpan, ct), equivalenceKey: Descriptors.MapWithoutMmapFlagId), d);
+            context.RegisterCodeFix(CodeAction.Create(Title, ct => AddFlagAsync(context.Document, createSpan, ct), equivalenceKey: d.Id), d);
         }
         return Task.CompletedTask;
     }

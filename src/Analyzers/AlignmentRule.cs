@@ -88,12 +88,13 @@ public sealed class AlignmentRule : KvmRule
                 };
                 if (kind is not { } k)
                     continue;
-                var what = $"The {entry.Label} {Describe(a.Parameter.Name, k)} '{a.Parameter.Name}' of {m.ContainingType.Name}.{m.Name}";
+                // The message is built only when there is something to report (this runs for every range argument).
                 if (Unaligned(a.Value, k) is { } bad)
-                    Report(ctx, a.Value, k, bad, what);
-                else if (k == Kind.Size && NonZeroSizes.Contains(m.ContainingType.Name + "." + m.Name) &&
+                    Report(ctx, a.Value, k, bad, What(entry.Label, a.Parameter.Name, k, m));
+                else if (k == Kind.Size && (Constants.Of(a.Value) is not { } known || known == 0) &&
+                         NonZeroSizes.Contains(m.ContainingType.Name + "." + m.Name) &&
                          ValueFlow.WhenAll(a.Value, v => v == 0) is not null)
-                    ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.ZeroSize, a.Value.Syntax.GetLocation(), what,
+                    ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.ZeroSize, a.Value.Syntax.GetLocation(), What(entry.Label, a.Parameter.Name, k, m),
                         m.Name == "AddUserMemory" ? "a memslot of size 0 is a deletion (KVM_SET_USER_MEMORY_REGION deletes the slot), not a new slot"
                                                   : "the SDK throws ArgumentOutOfRangeException before the ioctl, and the kernel would answer EINVAL"));
             }
@@ -107,6 +108,9 @@ public sealed class AlignmentRule : KvmRule
                 Report(ctx, assign.Value, kind, bad, $"{entry.Label}.{f.Field.Name}");
         });
     }
+
+    private static string What(string label, string parameter, Kind k, IMethodSymbol m) =>
+        $"The {label} {Describe(parameter, k)} '{parameter}' of {m.ContainingType.Name}.{m.Name}";
 
     private static string Describe(string parameter, Kind k) =>
         k == Kind.Size ? "length" : parameter.EndsWith("ffset", System.StringComparison.Ordinal) ? "offset" : "address";

@@ -22,10 +22,11 @@ public sealed class GuestMemfdStateRule : KvmRule
             return;
         registry.OnInvocation(new[] { "Create", "TryCreate" }, (ctx, inv) =>
         {
+            // Cheapest test first: the name's type, then the project's ABI (one options lookup), then the value flow.
             if (!KvmSymbols.Is(inv.TargetMethod.ContainingType, s.GuestMemfdFeature) ||
+                TargetAbi.InPlaceConversionReason(ctx.Options, inv.Syntax.SyntaxTree) is not null ||
                 Ops.Argument(inv, "flags") is not { } flags || !Ops.IsExplicit(flags) ||
                 ValueFlow.WhenAll(flags.Value, v => (v & s.GmemFlagInitShared) != 0) is null ||
-                TargetAbi.InPlaceConversionReason(ctx.Options, inv.Syntax.SyntaxTree) is not null ||
                 VmFacts.OwnersOf(Ops.Receiver(inv), s.VmGuestMemfd) is not { Count: > 0 } owners)
                 return;
             string? typeName = null;
@@ -41,7 +42,9 @@ public sealed class GuestMemfdStateRule : KvmRule
         });
         registry.OnInvocation(new[] { "Write", "Lease" }, (ctx, inv) =>
         {
+            // A receiver whose static type a GmemMapping cannot have (HostMemory, a memfd mapping) is not followed.
             if (!IsHostMapping(s, inv.TargetMethod.ContainingType) || Ops.Receiver(inv) is not { } mapping ||
+                !CanBeGmemMapping(s, Ops.Unwrap(mapping).Type) ||
                 VmFacts.Created(mapping, s.GmemFd, "Map") is not { Count: > 0 } maps)
                 return;
             foreach (var map in maps)
@@ -63,6 +66,17 @@ public sealed class GuestMemfdStateRule : KvmRule
     {
         for (; t is not null; t = t.BaseType)
             if (KvmSymbols.Is(t, s.HostMapping))
+                return true;
+        return false;
+    }
+
+    /// <summary>False when a value of static type <paramref name="t"/> cannot be a <c>GmemMapping</c>.</summary>
+    private static bool CanBeGmemMapping(KvmSymbols s, ITypeSymbol? t)
+    {
+        if (t is null || s.GmemMapping is null || t.TypeKind is TypeKind.Interface or TypeKind.TypeParameter or TypeKind.Error)
+            return true;
+        for (INamedTypeSymbol? b = s.GmemMapping; b is not null; b = b.BaseType)
+            if (KvmSymbols.Is(t, b))
                 return true;
         return false;
     }

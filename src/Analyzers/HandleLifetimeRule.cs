@@ -114,7 +114,7 @@ public sealed class HandleLifetimeRule : KvmRule
         var at = definition.Syntax.SpanStart;
         var escapedAt = int.MaxValue;
         var overwrittenAt = int.MaxValue;
-        foreach (var op in Ops.All(root))
+        foreach (var op in LocalIndex.Of(root, local))
         {
             switch (op)
             {
@@ -254,9 +254,21 @@ public sealed class HandleLifetimeRule : KvmRule
             if (SymbolEqualityComparer.Default.Equals(p.Type, c.Disposable) || SymbolEqualityComparer.Default.Equals(p.Type, c.AsyncDisposable))
                 return true;
         }
-        var ns = method.ContainingNamespace?.ToDisplayString() ?? "";
-        return ns.StartsWith("System.Collections", System.StringComparison.Ordinal) ||
-               ns.StartsWith("System.Reactive", System.StringComparison.Ordinal);
+        return InSystemNamespace(method.ContainingNamespace, "Collections") || InSystemNamespace(method.ContainingNamespace, "Reactive");
+    }
+
+    /// <summary>The namespace's display name starts with <c>System.</c><paramref name="prefix"/>, read from the symbols
+    /// (this runs for every argument a handle is passed as; ToDisplayString allocated a string each time).</summary>
+    private static bool InSystemNamespace(INamespaceSymbol? ns, string prefix)
+    {
+        INamespaceSymbol? second = null;
+        for (; ns is { IsGlobalNamespace: false }; ns = ns.ContainingNamespace)
+        {
+            if (ns.ContainingNamespace is { IsGlobalNamespace: true })
+                return ns.Name == "System" && second is not null && second.Name.StartsWith(prefix, System.StringComparison.Ordinal);
+            second = ns;
+        }
+        return false;
     }
 
     /// <summary>Syntax only (another method's body has no operation tree here): the parameter is assigned to something,

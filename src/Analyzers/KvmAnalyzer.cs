@@ -14,7 +14,7 @@ public sealed class KvmAnalyzer : DiagnosticAnalyzer
     public static ImmutableArray<KvmRule> Rules { get; } = ImmutableArray.Create<KvmRule>(
         new MemoryAttributesRule(), new AlignmentRule(), new FlagsRule(), new HandleLifetimeRule(), new OrderRule(),
         new ResultRule(), new CapabilityScopeRule(), new GuestMemfdStateRule(), new RawStructRule(), new CapabilityRule(),
-        new VmLevelConversionRule());
+        new VmLevelConversionRule(), new Arm64GmemMmapRule());
 
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } =
         Rules.SelectMany(r => r.SupportedDiagnostics).ToImmutableArray();

@@ -102,7 +102,8 @@ public sealed class MemoryAttributesRule : KvmRule
         }
         else if (v is ILocalReferenceOperation l)
         {
-            foreach (var op in Ops.All(Ops.Root(inv)))
+            var root = Ops.Root(inv);
+            foreach (var op in Ops.All(root))
             {
                 if (op is IVariableDeclaratorOperation d && SymbolEqualityComparer.Default.Equals(d.Symbol, l.Local) &&
                     d.GetVariableInitializer()?.Value is { } iv && Ops.Unwrap(iv) is IObjectCreationOperation { Initializer: { } oi })

@@ -187,7 +187,7 @@ internal static class ValueFlow
         var root = Ops.Root(use);
         var useAt = use.Syntax.SpanStart;
         var defs = new List<Def>();
-        foreach (var op in Ops.All(root))
+        foreach (var op in LocalIndex.Of(root, local))
         {
             IOperation? value = null;
             BinaryOperatorKind? compound = null;

@@ -35,8 +35,9 @@ public sealed class VmLevelConversionRule : KvmRule
         if (conversion is not null)
             registry.OnInvocation(new[] { "ToPrivate", "ToShared", "TryToPrivate", "TryToShared" }, (ctx, inv) =>
             {
-                if (Ops.Receiver(inv) is { } r && FromProperty(Ops.Unwrap(r), conversion) &&
-                    TargetAbi.InPlaceConversionReason(ctx.Options, inv.Syntax.SyntaxTree) is { } why)
+                // The project's ABI first: it is one options lookup, and most projects do not target in-place conversion.
+                if (TargetAbi.InPlaceConversionReason(ctx.Options, inv.Syntax.SyntaxTree) is { } why &&
+                    Ops.Receiver(inv) is { } r && FromProperty(Ops.Unwrap(r), conversion))
                     ctx.ReportDiagnostic(Diagnostic.Create(Descriptor, inv.Syntax.GetLocation(), $"vm.Conversion.{inv.TargetMethod.Name}", why,
                         inv.TargetMethod.Name.Contains("Private") ? "fails with EINVAL or ENOTTY" : "leaves the guest_memfd page private (or fails with ENOTTY)"));
             });
@@ -44,8 +45,8 @@ public sealed class VmLevelConversionRule : KvmRule
             registry.OnInvocation(new[] { "Set", "TrySet" }, (ctx, inv) =>
             {
                 if (KvmSymbols.Is(inv.TargetMethod.ContainingType, attrs) &&
-                    Ops.Argument(inv, "attributes") is { } a && Constants.Of(a.Value) == 0 &&
-                    TargetAbi.InPlaceConversionReason(ctx.Options, inv.Syntax.SyntaxTree) is { } why)
+                    TargetAbi.InPlaceConversionReason(ctx.Options, inv.Syntax.SyntaxTree) is { } why &&
+                    Ops.Argument(inv, "attributes") is { } a && Constants.Of(a.Value) == 0)
                     ctx.ReportDiagnostic(Diagnostic.Create(Descriptor, inv.Syntax.GetLocation(), $"MemoryAttributes.{inv.TargetMethod.Name}(…, 0)", why,
                         "leaves the guest_memfd page private (or fails with ENOTTY)"));
             });
@@ -59,9 +60,10 @@ public sealed class VmLevelConversionRule : KvmRule
         if (receiver is ILocalReferenceOperation l && l.Local.DeclaringSyntaxReferences.Length == 1)
         {
             var root = Ops.Root(receiver);
-            foreach (var d in root.Descendants().OfType<IVariableDeclaratorOperation>())
-                if (SymbolEqualityComparer.Default.Equals(d.Symbol, l.Local) && d.Initializer is { } init)
+            foreach (var op in LocalIndex.Of(root, l.Local))
+                if (op is IVariableDeclaratorOperation { Initializer: { } init })
                     return Ops.Unwrap(init.Value) is IPropertyReferenceOperation p && SymbolEqualityComparer.Default.Equals(p.Property, conversion);
+            return false;
         }
         return false;
     }

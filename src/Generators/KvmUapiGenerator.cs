@@ -36,35 +36,47 @@ public sealed class KvmUapiGenerator : IIncrementalGenerator
             .Select(static (files, _) => files.OrderBy(f => f.Path, StringComparer.Ordinal).ToEquatableArray())
             .WithTrackingName(HeadersStep);
 
+        // The gate: a project without KvmUapiHeader items (every consumer that uses the SDK's own bindings) stops
+        // here. Its options are never parsed, no architecture is looked up, no model or emit step runs: the steps
+        // below see a null option set and pass it through without touching the generator's other types.
+        var hasHeaders = headers.Select(static (h, _) => h.Count > 0);
+
         var options = context.AnalyzerConfigOptionsProvider
-            .Select(static (o, _) => GeneratorOptions.From(o.GlobalOptions))
+            .Combine(hasHeaders)
+            .Select(static (p, _) => p.Right ? GeneratorOptions.From(p.Left.GlobalOptions) : null)
             .WithTrackingName(OptionsStep);
 
         var models = options
             .Combine(headers)
-            .SelectMany(static (p, _) => p.Left.Architectures
-                .Select(a => TargetArch.Parse(a))
-                .Where(a => a is not null)
-                .Select(a => (Options: p.Left.ForArch(a!), Headers: p.Right, Active: p.Right.Count > 0)))
-            .Select(static (p, ct) => p.Active ? AbiBuilder.Build(p.Headers, p.Options) : null)
+            .SelectMany(static (p, _) => p.Left is null ? ImmutableArray<(AbiOptions, EquatableArray<HeaderFile>)>.Empty : Targets(p.Left, p.Right))
+            .Select(static (p, ct) => AbiBuilder.Build(p.Item2, p.Item1))
             .WithTrackingName(ModelStep);
 
         var emitted = models.Collect()
             .Combine(options)
-            .Select(static (p, _) => Emit(p.Left, p.Right))
+            .Select(static (p, _) => p.Right is null ? null : Emit(p.Left, p.Right))
             .WithTrackingName(EmitStep);
 
         context.RegisterSourceOutput(emitted, static (spc, result) =>
         {
+            if (result is null)
+                return;
             foreach (var d in result.Diagnostics) spc.ReportDiagnostic(Diagnostics.ToRoslyn(d));
             foreach (var s in result.Sources) spc.AddSource(s.HintName, SourceText.From(s.Text, Encoding.UTF8));
         });
     }
 
+    private static ImmutableArray<(AbiOptions, EquatableArray<HeaderFile>)> Targets(GeneratorOptions options, EquatableArray<HeaderFile> headers) =>
+        options.Architectures
+            .Select(a => TargetArch.Parse(a))
+            .Where(a => a is not null)
+            .Select(a => (options.ForArch(a!), headers))
+            .ToImmutableArray();
+
     /// <summary>The emit step's value: sources and diagnostics, value-equal.</summary>
     public sealed record EmitResult(EquatableArray<GeneratedSource> Sources, EquatableArray<HeaderDiagnostic> Diagnostics);
 
-    private static EmitResult Emit(ImmutableArray<AbiModel?> models, GeneratorOptions options)
+    private static EmitResult Emit(ImmutableArray<AbiModel> models, GeneratorOptions options)
     {
         var present = models.Where(m => m is not null).Select(m => m!).ToList();
         var diagnostics = new List<HeaderDiagnostic>();

@@ -98,4 +98,69 @@ public class HandleLifetimeTests
             }
         }
         """);
+
+    [Fact]
+    public Task Fix_hoists_a_handle_passed_to_a_method_that_does_not_own_it() => Verify.Fix<HandleLifetimeRule, HoistUsingCodeFix>("""
+        class C
+        {
+            void M(KvmSystem kvm)
+            {
+                var vm = 1;
+                Console.WriteLine({|KVM1006:kvm.CreateVm()|});
+            }
+        }
+        """, """
+        class C
+        {
+            void M(KvmSystem kvm)
+            {
+                var vm = 1;
+                using var vm2 = kvm.CreateVm();
+                Console.WriteLine(vm2);
+            }
+        }
+        """);
+
+    [Fact]
+    public Task Fix_hoists_a_dropped_intermediate_handle() => Verify.Fix<HandleLifetimeRule, HoistUsingCodeFix>("""
+        class C
+        {
+            int M()
+            {
+                var n = {|KVM1006:KvmSystem.Open()|}.Capabilities.Check(KvmCap.KVM_CAP_GUEST_MEMFD);
+                return n;
+            }
+        }
+        """, """
+        class C
+        {
+            int M()
+            {
+                using var kvm = KvmSystem.Open();
+                var n = kvm.Capabilities.Check(KvmCap.KVM_CAP_GUEST_MEMFD);
+                return n;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task No_hoist_out_of_a_loop_condition() => Verify.Fix<HandleLifetimeRule, HoistUsingCodeFix>("""
+        class C
+        {
+            void M(KvmSystem kvm)
+            {
+                while (Check({|KVM1006:kvm.CreateVm()|})) { }
+            }
+            static bool Check(VmFd vm) => vm.Capabilities.Check(KvmCap.KVM_CAP_GUEST_MEMFD) > 0;
+        }
+        """, """
+        class C
+        {
+            void M(KvmSystem kvm)
+            {
+                while (Check({|KVM1006:kvm.CreateVm()|})) { }
+            }
+            static bool Check(VmFd vm) => vm.Capabilities.Check(KvmCap.KVM_CAP_GUEST_MEMFD) > 0;
+        }
+        """);
 }

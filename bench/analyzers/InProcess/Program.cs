@@ -8,7 +8,10 @@ using Microsoft.CodeAnalysis.Diagnostics;
 
 // usage: KVM_ANALYZER_BENCH_SRC=<dir with *.cs> dotnet run -c Release --project bench/analyzers/InProcess
 // (bench/analyzers/run.sh writes the consumer; default: $TMPDIR/kvm-analyzer-bench/src)
+if (args is ["--per-rule", ..])
+    return PerRule.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 7);
 BenchmarkRunner.Run<AnalyzerCost>(args: args);
+return 0;
 
 /// <summary>
 /// What the Kvm.Sdk analyzers add to analysing the generated consumer, in process: the same compilation analysed
@@ -26,6 +29,16 @@ public class AnalyzerCost
     [GlobalSetup]
     public void Setup()
     {
+        _compilation = Consumer();
+        _kvm = typeof(Kvm.Analyzers.KvmRule).Assembly.GetTypes()
+            .Where(t => t.GetCustomAttribute<DiagnosticAnalyzerAttribute>() is not null)
+            .Select(t => (DiagnosticAnalyzer)Activator.CreateInstance(t)!).ToImmutableArray();
+        Console.WriteLine($"// {_compilation.SyntaxTrees.Count() - 1} files; analyzers: {string.Join(", ", _kvm.Select(a => a.GetType().Name))}");
+    }
+
+    /// <summary>The generated consumer as one compilation (throws when it does not compile).</summary>
+    public static CSharpCompilation Consumer()
+    {
         var dir = Environment.GetEnvironmentVariable("KVM_ANALYZER_BENCH_SRC") ?? Path.Combine(Path.GetTempPath(), "kvm-analyzer-bench", "src");
         var trees = Directory.GetFiles(dir, "*.cs").Select(f => CSharpSyntaxTree.ParseText(File.ReadAllText(f), path: f)).ToList();
         trees.Add(CSharpSyntaxTree.ParseText("global using System; global using System.Collections.Generic; global using System.Linq;"));
@@ -33,14 +46,11 @@ public class AnalyzerCost
             .Append(MetadataReference.CreateFromFile(typeof(Kvm.VmFd).Assembly.Location));
         var options = new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, allowUnsafe: true, nullableContextOptions: NullableContextOptions.Enable)
             .WithSpecificDiagnosticOptions(new Dictionary<string, ReportDiagnostic> { ["KVMEXP001"] = ReportDiagnostic.Suppress });
-        _compilation = CSharpCompilation.Create("Consumer", trees, refs, options);
-        var errors = _compilation.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).Take(3).ToList();
+        var compilation = CSharpCompilation.Create("Consumer", trees, refs, options);
+        var errors = compilation.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).Take(3).ToList();
         if (errors.Count > 0)
             throw new InvalidOperationException("the consumer does not compile: " + string.Join("; ", errors));
-        _kvm = typeof(Kvm.Analyzers.KvmRule).Assembly.GetTypes()
-            .Where(t => t.GetCustomAttribute<DiagnosticAnalyzerAttribute>() is not null)
-            .Select(t => (DiagnosticAnalyzer)Activator.CreateInstance(t)!).ToImmutableArray();
-        Console.WriteLine($"// {trees.Count - 1} files; analyzers: {string.Join(", ", _kvm.Select(a => a.GetType().Name))}");
+        return compilation;
     }
 
     [Benchmark(Baseline = true, Description = "no-op analyzer (binding + driver)")]
@@ -49,10 +59,13 @@ public class AnalyzerCost
     [Benchmark(Description = "Kvm.Sdk.Analyzers")]
     public int Kvm() => Analyze(_kvm);
 
-    private int Analyze(ImmutableArray<DiagnosticAnalyzer> analyzers)
+    private int Analyze(ImmutableArray<DiagnosticAnalyzer> analyzers) => AnalyzeOnce(_compilation, analyzers);
+
+    /// <summary>Runs <paramref name="analyzers"/> over <paramref name="compilation"/> on one thread; throws on a diagnostic.</summary>
+    public static int AnalyzeOnce(CSharpCompilation compilation, ImmutableArray<DiagnosticAnalyzer> analyzers)
     {
         var options = new CompilationWithAnalyzersOptions(new AnalyzerOptions([]), null, concurrentAnalysis: false, logAnalyzerExecutionTime: false);
-        var diagnostics = _compilation.WithAnalyzers(analyzers, options).GetAnalyzerDiagnosticsAsync().GetAwaiter().GetResult();
+        var diagnostics = compilation.WithAnalyzers(analyzers, options).GetAnalyzerDiagnosticsAsync().GetAwaiter().GetResult();
         if (diagnostics.Length > 0)
             throw new InvalidOperationException("unexpected diagnostic: " + diagnostics[0]);
         return diagnostics.Length;
@@ -60,7 +73,7 @@ public class AnalyzerCost
 }
 
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
-internal sealed class NoOp : DiagnosticAnalyzer
+public sealed class NoOp : DiagnosticAnalyzer
 {
     private static readonly DiagnosticDescriptor D = new("NOOP", "t", "m", "c", DiagnosticSeverity.Warning, true);
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics => [D];

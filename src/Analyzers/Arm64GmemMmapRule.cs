@@ -1,0 +1,146 @@
+using System;
+using System.Collections.Immutable;
+using System.Runtime.CompilerServices;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace Kvm.Analyzers;
+
+/// <summary>
+/// KVM1013: on arm64, a guest_memfd created without <c>GUEST_MEMFD_FLAG_MMAP</c> bound to a memslot
+/// (<c>vm.Memslots.Add(gpa, gmem, …)</c>). arm64 has no private memory for ordinary VMs, so its memslots must be
+/// guest_memfd-only and mappable: <c>KVM_SET_USER_MEMORY_REGION2</c> answers EINVAL otherwise (6.18+; earlier kernels
+/// refuse <c>KVM_MEM_GUEST_MEMFD</c> on arm64 altogether). The target is arm64 when the VM was created in the method
+/// with an arm64 type (<c>VmType.Arm64Default</c>, <c>VmType.Arm64(…)</c>) or the project says so
+/// (<c>KvmTargetArchitecture=arm64</c>, or a <c>RuntimeIdentifier</c> ending in <c>-arm64</c>). The flags are followed
+/// like KVM1005's; the fix adds the flag to the one <c>Create</c> call (the additional location).
+/// </summary>
+public sealed class Arm64GmemMmapRule : KvmRule
+{
+    /// <summary>KVM1013.</summary>
+    public const string Id = "KVM1013";
+
+    /// <summary>The descriptor (beside the rule, so that the shared descriptor table only grows by appending).</summary>
+    public static readonly DiagnosticDescriptor Descriptor = new(Id,
+        "arm64 guest_memfd memslot without GUEST_MEMFD_FLAG_MMAP",
+        "'{0}' is bound to a memslot of {1}, but was created without GUEST_MEMFD_FLAG_MMAP: arm64 memslots backed by guest_memfd must be mappable, so KVM_SET_USER_MEMORY_REGION2 fails with EINVAL",
+        "KvmUsage", DiagnosticSeverity.Warning, isEnabledByDefault: true,
+        description: "On arm64 an ordinary VM has no private memory: a guest_memfd memslot is the VM's only memory for that range and must be created with GUEST_MEMFD_FLAG_MMAP (kvm_arch_prepare_memory_region refuses it with EINVAL otherwise). Before 6.18 arm64 refuses KVM_MEM_GUEST_MEMFD altogether.",
+        helpLinkUri: Descriptors.HelpBase + Id + ".md");
+
+    /// <inheritdoc />
+    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(Descriptor);
+
+    internal override void Start(KvmSymbols s, RuleRegistry registry)
+    {
+        if (s.MemslotTable is null || s.GmemFd is null || s.GuestMemfdFeature is null)
+            return;
+        registry.OnInvocation(new[] { "Add" }, (ctx, inv) =>
+        {
+            // Cheapest first: the overload, then whether anything can say arm64 (the project, or an arm64 VM type named
+            // in this file), and only then the value flow of the flags and of the VM.
+            if (!KvmSymbols.Is(inv.TargetMethod.ContainingType, s.MemslotTable) || GmemArgument(s, inv) is not { } gmem)
+                return;
+            var decided = ProjectSays(ctx.Options, inv.Syntax.SyntaxTree, out var project);
+            if (decided ? project is null : !NamesArm64Type(inv.Syntax.SyntaxTree))
+                return;
+            if (VmFacts.GmemFlags(s, gmem.Value) is not { Count: > 0 } flags)
+                return;
+            foreach (var f in flags)
+                if ((f & s.GmemFlagMmap) != 0)
+                    return;
+            if ((project ?? VmReason(s, inv)) is not { } where)
+                return;
+            var name = Ops.ReferencedSymbol(gmem.Value)?.Name ?? gmem.Value.Syntax.ToString();
+            var creates = VmFacts.Created(gmem.Value, s.GuestMemfdFeature, "Create");
+            var extra = creates is { Count: 1 } && creates[0].Syntax.SyntaxTree == inv.Syntax.SyntaxTree
+                ? new[] { creates[0].Syntax.GetLocation() }
+                : Array.Empty<Location>();
+            ctx.ReportDiagnostic(Diagnostic.Create(Descriptor, gmem.Value.Syntax.GetLocation(), extra, name, where));
+        });
+    }
+
+    private static IArgumentOperation? GmemArgument(KvmSymbols s, IInvocationOperation inv)
+    {
+        foreach (var a in inv.Arguments)
+            if (KvmSymbols.Is(a.Parameter?.Type, s.GmemFd))
+                return a;
+        return null;
+    }
+
+    private static readonly ConditionalWeakTable<SyntaxTree, object> Arm64Files = new();
+    private static readonly object Yes = new(), No = new();
+
+    /// <summary>Whether the file names <c>Arm64Default</c> or <c>Arm64</c> at all (one token walk per file, cached):
+    /// without it no VM in the file can have been created with an arm64 type, so the flow is not followed.</summary>
+    private static bool NamesArm64Type(SyntaxTree tree) =>
+        Arm64Files.GetValue(tree, t =>
+        {
+            foreach (var token in t.GetRoot().DescendantTokens())
+                if (token.IsKind(SyntaxKind.IdentifierToken) && token.ValueText is "Arm64Default" or "Arm64")
+                    return Yes;
+            return No;
+        }) == Yes;
+
+    /// <summary>True when the project decides the architecture: <paramref name="reason"/> is then set for arm64 and
+    /// null for another architecture (<c>KvmTargetArchitecture=x86_64</c> wins over any VM type).</summary>
+    private static bool ProjectSays(AnalyzerOptions options, SyntaxTree tree, out string? reason)
+    {
+        reason = null;
+        var o = options.AnalyzerConfigOptionsProvider.GetOptions(tree);
+        if (o.TryGetValue("build_property.KvmTargetArchitecture", out var arch) && !string.IsNullOrWhiteSpace(arch))
+        {
+            if (IsArm64Name(arch.Trim()))
+                reason = "an arm64 VM (KvmTargetArchitecture=" + arch.Trim() + ")";
+            return true;
+        }
+        if (o.TryGetValue("build_property.RuntimeIdentifier", out var rid) && rid.Trim().EndsWith("-arm64", StringComparison.OrdinalIgnoreCase))
+        {
+            reason = "an arm64 VM (RuntimeIdentifier " + rid.Trim() + ")";
+            return true;
+        }
+        return false;
+    }
+
+    /// <summary>Why the memslot's VM is an arm64 VM by its creation in this method, or null.</summary>
+    private static string? VmReason(KvmSymbols s, IInvocationOperation add)
+    {
+        // The VM behind `vm.Memslots`, created in this method with an arm64 type.
+        if (VmFacts.OwnersOf(Ops.Receiver(add), s.VmMemslots) is not { Count: > 0 } vms)
+            return null;
+        string? vmName = null;
+        foreach (var vm in vms)
+        {
+            if (VmFacts.Created(vm, s.KvmSystem, "CreateVm") is not { Count: > 0 } creates)
+                return null;
+            foreach (var create in creates)
+                if (Ops.Argument(create, "type") is not { } t || !Ops.IsExplicit(t) || !IsArm64Type(s, t.Value))
+                    return null;
+            vmName ??= Ops.ReferencedSymbol(vm)?.Name ?? vm.Syntax.ToString();
+        }
+        return $"'{vmName}', created with an arm64 VM type";
+    }
+
+    private static bool IsArm64Name(string arch) =>
+        arch.Equals("arm64", StringComparison.OrdinalIgnoreCase) || arch.Equals("aarch64", StringComparison.OrdinalIgnoreCase);
+
+    private static bool IsArm64Type(KvmSymbols s, IOperation typeExpr)
+    {
+        if (ValueFlow.Sources(typeExpr) is not { Count: > 0 } sources)
+            return false;
+        foreach (var src in sources)
+        {
+            var arm64 = src switch
+            {
+                IPropertyReferenceOperation { Instance: null, Property.Name: "Arm64Default" } p => KvmSymbols.Is(p.Property.ContainingType, s.VmType),
+                IInvocationOperation { Instance: null, TargetMethod.Name: "Arm64" } i => KvmSymbols.Is(i.TargetMethod.ContainingType, s.VmType),
+                _ => false,
+            };
+            if (!arm64)
+                return false;
+        }
+        return true;
+    }
+}
