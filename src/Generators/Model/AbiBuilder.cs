@@ -371,7 +371,7 @@ public static class AbiBuilder
                 break;
             }
             int reported = pp.Diagnostics.Count;
-            var expanded = pp.Expand(m.Body.ToList(), known);
+            var expanded = pp.Expand(m.Body, known); // expansion only reads its input: no copy per macro
             work += pp.LastExpansionWork;
             if (pp.Diagnostics.Count > reported) limitFailures++;
             if (!ExprEvaluator.TryEvaluate(expanded, parser, false, out var value, out var error, out bool limit))
