@@ -18,7 +18,8 @@ internal static class AbiCommands
         var model = source.Build(arch, allowUnread: allowUnread);
         ReportDiagnostics(model, args.Flag("notes"));
         if (RefuseEmpty(model, source)) return 1;
-        Console.Out.Write(args.Flag("json") ? AbiJson.Write(model) + "\n" : AbiText.Write(model));
+        if (args.Flag("json")) Console.Out.Write(AbiJson.Write(model) + "\n");
+        else AbiText.WriteTo(Console.Out, model);
         return model.Diagnostics.Any(d => d.Severity == HeaderSeverity.Error) ? 1 : 0;
     }
 
@@ -119,22 +120,29 @@ internal static class AbiCommands
 
 internal static class AbiText
 {
-    public static string Write(AbiModel model)
+    /// <summary>Writes the dump line by line through one buffer: 100,000 constants never exist as one string
+    /// (nor as a StringBuilder and its copy), and stdout is not flushed per line.</summary>
+    public static void WriteTo(TextWriter console, AbiModel model)
     {
-        var sb = new StringBuilder();
-        sb.AppendLine($"# {model.Arch} ({model.Profile}): {model.Structs.Count} structs, {model.Constants.Count} constants, {model.Ioctls.Count} ioctls");
+        console.Flush();
+        using var sb = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false), 1 << 16);
+        Write(sb, model);
+    }
+
+    private static void Write(TextWriter sb, AbiModel model)
+    {
+        sb.WriteLine($"# {model.Arch} ({model.Profile}): {model.Structs.Count} structs, {model.Constants.Count} constants, {model.Ioctls.Count} ioctls");
         foreach (var s in model.Structs)
         {
-            sb.AppendLine($"{(s.IsUnion ? "union" : "struct")} {s.Name}  size {s.Size}  align {s.Align}{(s.Packed ? "  packed" : "")}");
+            sb.WriteLine($"{(s.IsUnion ? "union" : "struct")} {s.Name}  size {s.Size}  align {s.Align}{(s.Packed ? "  packed" : "")}");
             foreach (var m in s.Members)
-                sb.AppendLine($"  {m.Offset,6} {m.Size,6}  {m.CType} {m.Name}{(m.IsBitfield ? $" : {m.BitWidth} (bit {m.BitOffset})" : "")}");
+                sb.WriteLine($"  {m.Offset,6} {m.Size,6}  {m.CType} {m.Name}{(m.IsBitfield ? $" : {m.BitWidth} (bit {m.BitOffset})" : "")}");
         }
-        sb.AppendLine();
+        sb.WriteLine();
         foreach (var i in model.Ioctls)
-            sb.AppendLine($"ioctl {i.Name,-40} 0x{i.Value:X8}  {AbiJson.Direction(i.Direction),-9} {i.Size,5}  {i.ArgCType ?? "-"}");
-        sb.AppendLine();
+            sb.WriteLine($"ioctl {i.Name,-40} 0x{i.Value:X8}  {AbiJson.Direction(i.Direction),-9} {i.Size,5}  {i.ArgCType ?? "-"}");
+        sb.WriteLine();
         foreach (var c in model.Constants)
-            sb.AppendLine($"const {c.Name,-48} {c.Value,22}  {Generators.Parsing.CValue.CName(c.Kind)}");
-        return sb.ToString();
+            sb.WriteLine($"const {c.Name,-48} {c.Value,22}  {Generators.Parsing.CValue.CName(c.Kind)}");
     }
 }

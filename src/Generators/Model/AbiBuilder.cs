@@ -371,7 +371,7 @@ public static class AbiBuilder
                 break;
             }
             int reported = pp.Diagnostics.Count;
-            var expanded = pp.Expand(m.Body.ToList(), known);
+            var expanded = pp.Expand(m.Body, known); // expansion only reads its input: no copy per macro
             work += pp.LastExpansionWork;
             if (pp.Diagnostics.Count > reported) limitFailures++;
             if (!ExprEvaluator.TryEvaluate(expanded, parser, false, out var value, out var error, out bool limit))
@@ -506,9 +506,10 @@ public static class AbiBuilder
             string? runFile = null;
             foreach (var m in pp.Definitions)
             {
+                // Until the anchor, only its name matters: no file lookup per definition of a large header.
+                if (!inRun && m.Name != anchor) continue;
                 if (!isKvmFile(m.File)) continue;
                 if (m.Name == anchor) { inRun = true; runFile = m.File; }
-                if (!inRun) continue;
                 if (m.File != runFile || !m.Name.StartsWith(prefix, StringComparison.Ordinal)) { if (m.File == runFile) break; continue; }
                 family[m.Name] = name;
             }

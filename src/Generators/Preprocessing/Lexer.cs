@@ -41,10 +41,12 @@ public static class Lexer
         int commentLine = 0, commentCol = 0;
         int n = text.Length;
 
+        // One scratch list grows once; each line keeps an exact-size copy (a 100,000-line header otherwise leaves
+        // three outgrown arrays per line for the collector).
         void EndLine()
         {
-            lines.Add(new SourceLine(logicalStart, tokens));
-            tokens = new List<Token>();
+            lines.Add(new SourceLine(logicalStart, new List<Token>(tokens)));
+            tokens.Clear();
         }
 
         while (i < n)

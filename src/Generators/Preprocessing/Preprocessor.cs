@@ -137,6 +137,7 @@ public sealed class Preprocessor
             if (toks.Count == 1) continue; // null directive
             var d = toks[1];
             string name = d.Text;
+            if (name == "define" && Active()) { Define(toks, 2, d, file, includeName); continue; }
             var rest = toks.Count > 2 ? toks.GetRange(2, toks.Count - 2) : new List<Token>();
             switch (name)
             {
@@ -176,7 +177,6 @@ public sealed class Preprocessor
                     if (!Active()) break;
                     switch (name)
                     {
-                        case "define": Define(rest, d, file, includeName); break;
                         case "undef":
                             if (rest.Count > 0 && rest[0].IsIdentifier) _macros.Remove(rest[0].Text);
                             else Report(DiagnosticIds.PreprocessorSyntax, HeaderSeverity.Error, "#undef needs a macro name", d);
@@ -219,8 +219,11 @@ public sealed class Preprocessor
         return control > 0 && control * 100L > text.Length;
     }
 
-    private void Define(List<Token> rest, Token at, HeaderFile file, string includeName)
+    /// <summary>Reads <c>#define</c> from the directive's tokens, its name at <paramref name="from"/>: the body is
+    /// the one copy made (a copy of the rest first would double the garbage of a define-heavy header).</summary>
+    private void Define(List<Token> toks, int from, Token at, HeaderFile file, string includeName)
     {
+        var rest = new ListTail(toks, from);
         if (rest.Count == 0 || !rest[0].IsIdentifier)
         {
             Report(DiagnosticIds.PreprocessorSyntax, HeaderSeverity.Error, "#define needs a macro name", at);
@@ -250,7 +253,7 @@ public sealed class Preprocessor
                 return;
             }
         }
-        var body = i < rest.Count ? rest.GetRange(i, rest.Count - i) : new List<Token>();
+        var body = i < rest.Count ? toks.GetRange(from + i, rest.Count - i) : new List<Token>();
         if (body.Count > 0) body[0] = body[0].WithSpace(false);
         // gcc refuses these when it reads the #define, used or not.
         if (body.Count > 0 && (body[0].Is("##") || body[body.Count - 1].Is("##")))
