@@ -53,6 +53,10 @@ public sealed class Arm64GmemMmapRule : KvmRule
                     return;
             if ((project ?? VmReason(s, inv)) is not { } where)
                 return;
+            // A VM created right here with an x86 type is an x86 VM whatever the RuntimeIdentifier says: code built
+            // for both architectures gates its x86 paths at run time (the SDK's own kernel tests and samples do).
+            if (project is not null && VmIsExplicitlyX86(s, inv))
+                return;
             var name = Ops.ReferencedSymbol(gmem.Value)?.Name ?? gmem.Value.Syntax.ToString();
             var creates = VmFacts.Created(gmem.Value, s.GuestMemfdFeature, "Create");
             var extra = creates is { Count: 1 } && creates[0].Syntax.SyntaxTree == inv.Syntax.SyntaxTree
@@ -121,6 +125,41 @@ public sealed class Arm64GmemMmapRule : KvmRule
             vmName ??= Ops.ReferencedSymbol(vm)?.Name ?? vm.Syntax.ToString();
         }
         return $"'{vmName}', created with an arm64 VM type";
+    }
+
+    /// <summary>True when every VM behind the memslot table was created in this method with an explicit x86 type
+    /// (<c>VmType.X86SwProtected</c>, <c>VmType.X86(…)</c>, …).</summary>
+    private static bool VmIsExplicitlyX86(KvmSymbols s, IInvocationOperation add)
+    {
+        if (VmFacts.OwnersOf(Ops.Receiver(add), s.VmMemslots) is not { Count: > 0 } vms)
+            return false;
+        foreach (var vm in vms)
+        {
+            if (VmFacts.Created(vm, s.KvmSystem, "CreateVm") is not { Count: > 0 } creates)
+                return false;
+            foreach (var create in creates)
+                if (Ops.Argument(create, "type") is not { } t || !Ops.IsExplicit(t) || !IsX86Type(s, t.Value))
+                    return false;
+        }
+        return true;
+    }
+
+    private static bool IsX86Type(KvmSymbols s, IOperation typeExpr)
+    {
+        if (ValueFlow.Sources(typeExpr) is not { Count: > 0 } sources)
+            return false;
+        foreach (var src in sources)
+        {
+            var x86 = src switch
+            {
+                IPropertyReferenceOperation { Instance: null } p => p.Property.Name.StartsWith("X86", StringComparison.Ordinal) && KvmSymbols.Is(p.Property.ContainingType, s.VmType),
+                IInvocationOperation { Instance: null, TargetMethod.Name: "X86" } i => KvmSymbols.Is(i.TargetMethod.ContainingType, s.VmType),
+                _ => false,
+            };
+            if (!x86)
+                return false;
+        }
+        return true;
     }
 
     private static bool IsArm64Name(string arch) =>

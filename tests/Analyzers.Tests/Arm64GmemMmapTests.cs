@@ -102,6 +102,34 @@ public class Arm64GmemMmapTests
             """, "build_property.KvmTargetArchitecture = x86_64"));
 
     [Fact]
+    public Task An_x86_vm_created_here_outranks_an_arm64_runtime_identifier() => Verify.Analyzer<Arm64GmemMmapRule>("""
+        class C
+        {
+            // One binary for both architectures, published for linux-arm64 too: its x86 paths are gated at run time.
+            void X86(KvmSystem kvm)
+            {
+                using var vm = kvm.CreateVm(VmType.X86SwProtected);
+                using var g = vm.GuestMemfd!.Create(0x200000);
+                using var s = vm.Memslots.Add(0, g, 0, 0x200000);
+            }
+
+            void Named(KvmSystem kvm)
+            {
+                using var vm = kvm.CreateVm(VmType.X86(X86VmType.KVM_X86_DEFAULT_VM));
+                using var g = vm.GuestMemfd!.Create(0x200000);
+                using var s = vm.Memslots.Add(0, g, 0, 0x200000);
+            }
+
+            void Neutral(KvmSystem kvm)
+            {
+                using var vm = kvm.CreateVm();
+                using var g = vm.GuestMemfd!.Create(0x200000);
+                using var s = vm.Memslots.Add(0, {|KVM1013:g|}, 0, 0x200000);
+            }
+        }
+        """, "build_property.RuntimeIdentifier = linux-arm64");
+
+    [Fact]
     public Task Fix_adds_the_flag_to_the_create_call() => Verify.Fix<Arm64GmemMmapRule, MmapFlagCodeFix>("""
         class C
         {
