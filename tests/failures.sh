@@ -13,7 +13,15 @@ OUT=${1:?usage: $0 OUT}
   for f in "$OUT"/lane-*.out; do
     [ -e "$f" ] || continue
     lane=$(basename "$f" .out)
-    grep -hE '^ *FAILED|LinuxVmm FAILED|no results|\(kernel not booted\)|failed, [0-9]+ skipped \(' "$f" | sed "s/^ */$lane: /"
+    found=$(grep -hE '^ *FAILED|LinuxVmm FAILED|no results|\(kernel not booted\)|failed, [0-9]+ skipped \(' "$f" | grep -v ' 0 failed,' | sed "s/^ */$lane: /")
+    # A lane that failed before its tests ran (a publish or build step) says so in its own words: its "lane X:" lines
+    # that report a failure, or else its last line.
+    c="$OUT/$lane.counts"
+    if [ -z "$found" ] && [ -s "$c" ] && [ "$(cut -d' ' -f2 "$c")" != 0 ]; then
+      found=$(grep -hE '^lane [^ ]+.*(fail|FAIL|died|no results|no test)' "$f" | grep -vE ' 0 failed' | sed "s/^/$lane: /")
+      [ -n "$found" ] || found="$lane: $(tail -1 "$f")"
+    fi
+    [ -z "$found" ] || echo "$found"
   done
   for f in "$OUT/package.out" "$OUT/newcomer.out" "$OUT/inplace-watch.log"; do
     [ -e "$f" ] && grep -hE ': FAIL' "$f"
