@@ -20,6 +20,19 @@ for try in 1 2 3; do
         echo "== thread $(basename "$t") $(cat "$t/comm") state $(cut -d' ' -f3 "$t/stat") wchan $(cat "$t/wchan" 2>/dev/null)"
         cat "$t/stack" 2>/dev/null
       done
+      # Is the vCPU stuck in an exit or fault loop inside KVM, or idle? Its VM's counters, 2 s apart: those that moved.
+      # (In the one stall caught so far the vCPU thread was running, state R, with the guest making no progress.)
+      # (debugfs is mounted only inside a lane's throw-away guest, never on the host lane's machine.)
+      [ -d /sys/kernel/debug/kvm ] || [ "${KVM_TEST_LANE:-host}" = host ] || mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+      for vmdir in /sys/kernel/debug/kvm/"$pid"-*; do
+        [ -d "$vmdir" ] || continue
+        echo "== KVM counters of $(basename "$vmdir") that moved in 2 s"
+        for f in "$vmdir"/*; do [ -f "$f" ] && echo "$(basename "$f") $(cat "$f" 2>/dev/null)"; done > "$D/.kvm-stats-a"
+        sleep 2
+        for f in "$vmdir"/*; do [ -f "$f" ] && echo "$(basename "$f") $(cat "$f" 2>/dev/null)"; done > "$D/.kvm-stats-b"
+        awk 'NR == FNR { a[$1] = $2; next } ($1 in a) && $2 != a[$1] { print "  " $1 ": " a[$1] " -> " $2 }' "$D/.kvm-stats-a" "$D/.kvm-stats-b"
+        rm -f "$D/.kvm-stats-a" "$D/.kvm-stats-b"
+      done
       echo "== /proc/meminfo"; grep -E '^(MemTotal|MemFree|MemAvailable|Cached|Shmem|AnonPages|Unevictable|Mlocked)' /proc/meminfo
       echo "== dmesg (last 40)"; dmesg 2>/dev/null | tail -40
     } > "$D/linuxvmm-stall-$try.txt" 2>&1
