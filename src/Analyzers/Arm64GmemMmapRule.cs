@@ -109,28 +109,18 @@ public sealed class Arm64GmemMmapRule : KvmRule
     }
 
     /// <summary>Why the memslot's VM is an arm64 VM by its creation in this method, or null.</summary>
-    private static string? VmReason(KvmSymbols s, IInvocationOperation add)
-    {
-        // The VM behind `vm.Memslots`, created in this method with an arm64 type.
-        if (VmFacts.OwnersOf(Ops.Receiver(add), s.VmMemslots) is not { Count: > 0 } vms)
-            return null;
-        string? vmName = null;
-        foreach (var vm in vms)
-        {
-            if (VmFacts.Created(vm, s.KvmSystem, "CreateVm") is not { Count: > 0 } creates)
-                return null;
-            foreach (var create in creates)
-                if (Ops.Argument(create, "type") is not { } t || !Ops.IsExplicit(t) || !IsArm64Type(s, t.Value))
-                    return null;
-            vmName ??= Ops.ReferencedSymbol(vm)?.Name ?? vm.Syntax.ToString();
-        }
-        return $"'{vmName}', created with an arm64 VM type";
-    }
+    private static string? VmReason(KvmSymbols s, IInvocationOperation add) =>
+        AllVmsCreatedWith(s, add, IsArm64Type, out var vmName) ? $"'{vmName}', created with an arm64 VM type" : null;
 
     /// <summary>True when every VM behind the memslot table was created in this method with an explicit x86 type
     /// (<c>VmType.X86SwProtected</c>, <c>VmType.X86(…)</c>, …).</summary>
-    private static bool VmIsExplicitlyX86(KvmSymbols s, IInvocationOperation add)
+    private static bool VmIsExplicitlyX86(KvmSymbols s, IInvocationOperation add) => AllVmsCreatedWith(s, add, IsX86Type, out _);
+
+    /// <summary>True when every VM behind <c>vm.Memslots</c> was created in this method (<c>kvm.CreateVm(type)</c>) with
+    /// an explicit type that <paramref name="isType"/> accepts; <paramref name="vmName"/> names the first of them.</summary>
+    private static bool AllVmsCreatedWith(KvmSymbols s, IInvocationOperation add, Func<KvmSymbols, IOperation, bool> isType, out string? vmName)
     {
+        vmName = null;
         if (VmFacts.OwnersOf(Ops.Receiver(add), s.VmMemslots) is not { Count: > 0 } vms)
             return false;
         foreach (var vm in vms)
@@ -138,26 +128,9 @@ public sealed class Arm64GmemMmapRule : KvmRule
             if (VmFacts.Created(vm, s.KvmSystem, "CreateVm") is not { Count: > 0 } creates)
                 return false;
             foreach (var create in creates)
-                if (Ops.Argument(create, "type") is not { } t || !Ops.IsExplicit(t) || !IsX86Type(s, t.Value))
+                if (Ops.Argument(create, "type") is not { } t || !Ops.IsExplicit(t) || !isType(s, t.Value))
                     return false;
-        }
-        return true;
-    }
-
-    private static bool IsX86Type(KvmSymbols s, IOperation typeExpr)
-    {
-        if (ValueFlow.Sources(typeExpr) is not { Count: > 0 } sources)
-            return false;
-        foreach (var src in sources)
-        {
-            var x86 = src switch
-            {
-                IPropertyReferenceOperation { Instance: null } p => p.Property.Name.StartsWith("X86", StringComparison.Ordinal) && KvmSymbols.Is(p.Property.ContainingType, s.VmType),
-                IInvocationOperation { Instance: null, TargetMethod.Name: "X86" } i => KvmSymbols.Is(i.TargetMethod.ContainingType, s.VmType),
-                _ => false,
-            };
-            if (!x86)
-                return false;
+            vmName ??= Ops.ReferencedSymbol(vm)?.Name ?? vm.Syntax.ToString();
         }
         return true;
     }
@@ -165,19 +138,27 @@ public sealed class Arm64GmemMmapRule : KvmRule
     private static bool IsArm64Name(string arch) =>
         arch.Equals("arm64", StringComparison.OrdinalIgnoreCase) || arch.Equals("aarch64", StringComparison.OrdinalIgnoreCase);
 
-    private static bool IsArm64Type(KvmSymbols s, IOperation typeExpr)
+    private static bool IsArm64Type(KvmSymbols s, IOperation typeExpr) =>
+        EverySourceIs(s, typeExpr, property => property == "Arm64Default", method => method == "Arm64");
+
+    private static bool IsX86Type(KvmSymbols s, IOperation typeExpr) =>
+        EverySourceIs(s, typeExpr, property => property.StartsWith("X86", StringComparison.Ordinal), method => method == "X86");
+
+    /// <summary>True when every value the VM type expression can take is a static <c>VmType</c> property or factory
+    /// whose name the predicates accept.</summary>
+    private static bool EverySourceIs(KvmSymbols s, IOperation typeExpr, Func<string, bool> property, Func<string, bool> method)
     {
         if (ValueFlow.Sources(typeExpr) is not { Count: > 0 } sources)
             return false;
         foreach (var src in sources)
         {
-            var arm64 = src switch
+            var accepted = src switch
             {
-                IPropertyReferenceOperation { Instance: null, Property.Name: "Arm64Default" } p => KvmSymbols.Is(p.Property.ContainingType, s.VmType),
-                IInvocationOperation { Instance: null, TargetMethod.Name: "Arm64" } i => KvmSymbols.Is(i.TargetMethod.ContainingType, s.VmType),
+                IPropertyReferenceOperation { Instance: null } p => property(p.Property.Name) && KvmSymbols.Is(p.Property.ContainingType, s.VmType),
+                IInvocationOperation { Instance: null } i => method(i.TargetMethod.Name) && KvmSymbols.Is(i.TargetMethod.ContainingType, s.VmType),
                 _ => false,
             };
-            if (!arm64)
+            if (!accepted)
                 return false;
         }
         return true;
