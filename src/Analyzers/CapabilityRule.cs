@@ -21,7 +21,7 @@ public sealed class CapabilityRule : KvmRule
             if (!IsSysIoctl(s, inv) || Ops.Argument(inv, 1) is not { } request || RequestField(request) is not { } field ||
                 !s.GatedIoctls.TryGetValue(field, out var g))
                 return;
-            if (!IsChecked(s, ctx.ContainingSymbol, Ops.Root(inv), g.Number, field.Name))
+            if (!IsChecked(s, ctx.ContainingSymbol, Ops.Root(inv), inv, g.Number, field.Name))
                 ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.UncheckedCapability, request.Value.Syntax.GetLocation(), field.Name, g.Cap, g.Errno));
         });
     }
@@ -29,7 +29,7 @@ public sealed class CapabilityRule : KvmRule
     private static bool IsSysIoctl(KvmSymbols s, IInvocationOperation inv) =>
         inv.TargetMethod.Name == "Ioctl" && inv.Arguments.Length >= 2 && KvmSymbols.Is(inv.TargetMethod.ContainingType, s.Sys);
 
-    private static bool IsChecked(KvmSymbols s, ISymbol containing, IOperation root, long cap, string ioctl)
+    private static bool IsChecked(KvmSymbols s, ISymbol containing, IOperation root, IOperation gated, long cap, string ioctl)
     {
         // The proof object as a parameter: the caller got it from a VM whose kernel said yes.
         if (containing is IMethodSymbol method)
@@ -43,20 +43,32 @@ public sealed class CapabilityRule : KvmRule
             {
                 case IInvocationOperation inv when IsSysIoctl(s, inv):
                     if (Ops.Argument(inv, 1) is { } req && SymbolEqualityComparer.Default.Equals(RequestField(req), s.CheckExtension) &&
-                        Ops.Argument(inv, 2) is { } arg && ValueFlow.WhenAll(arg.Value, v => (long)v == cap) is not null && Observed(inv))
+                        Ops.Argument(inv, 2) is { } arg && ValueFlow.WhenAll(arg.Value, v => (long)v == cap) is not null && Observed(inv) && !InLambdaWithout(inv, gated))
                         return true;
                     break;
                 case IInvocationOperation inv when inv.Arguments.Length == 1 && KvmSymbols.Is(inv.TargetMethod.ContainingType, s.KvmCapabilities):
-                    if (ValueFlow.WhenAll(inv.Arguments[0].Value, v => (long)v == cap) is not null && Observed(inv))
+                    if (ValueFlow.WhenAll(inv.Arguments[0].Value, v => (long)v == cap) is not null && Observed(inv) && !InLambdaWithout(inv, gated))
                         return true;
                     break;
                 case IPropertyReferenceOperation pr:
-                    if (ioctl == "KVM_CREATE_GUEST_MEMFD" && SymbolEqualityComparer.Default.Equals(pr.Property, s.VmGuestMemfd) ||
-                        ioctl == "KVM_SET_MEMORY_ATTRIBUTES" && SymbolEqualityComparer.Default.Equals(pr.Property, s.VmMemoryAttributes))
+                    if ((ioctl == "KVM_CREATE_GUEST_MEMFD" && SymbolEqualityComparer.Default.Equals(pr.Property, s.VmGuestMemfd) ||
+                         ioctl == "KVM_SET_MEMORY_ATTRIBUTES" && SymbolEqualityComparer.Default.Equals(pr.Property, s.VmMemoryAttributes)) &&
+                        !InLambdaWithout(pr, gated))
                         return true;
                     break;
             }
         }
+        return false;
+    }
+
+    /// <summary>True when <paramref name="op"/> is inside a lambda that does not also hold <paramref name="gated"/>: a
+    /// lambda's check runs when (and if) the lambda is called, not before this ioctl.
+    /// Local functions still count: they are this method's own helpers, usually called before the ioctl.</summary>
+    private static bool InLambdaWithout(IOperation op, IOperation gated)
+    {
+        for (var p = op.Parent; p is not null; p = p.Parent)
+            if (p is IAnonymousFunctionOperation && !ValueFlow.Contains(p, gated))
+                return true;
         return false;
     }
 

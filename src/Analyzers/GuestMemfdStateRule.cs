@@ -37,6 +37,8 @@ public sealed class GuestMemfdStateRule : KvmRule
                     return;
                 typeName ??= name;
             }
+            if (GuardedBySupportedFlags(inv, s.GuestMemfdFeature!))
+                return;
             var vmName = Ops.ReferencedSymbol(owners[0])?.Name ?? owners[0].Syntax.ToString();
             ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.InitSharedOnPrivateVm, inv.Syntax.GetLocation(), vmName, typeName));
         });
@@ -60,6 +62,46 @@ public sealed class GuestMemfdStateRule : KvmRule
             var name = Ops.ReferencedSymbol(mapping)?.Name ?? mapping.Syntax.ToString();
             ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.HostWriteToPrivate, inv.Syntax.GetLocation(), name, inv.TargetMethod.Name + "()"));
         });
+    }
+
+    /// <summary>
+    /// True when the kernel's answer was asked first: the call is in a branch of an <c>if</c> or <c>?:</c> whose
+    /// condition reads <c>GuestMemfdFeature.SupportedFlags</c>, or follows (in an enclosing block) an <c>if</c> on it
+    /// that returns or throws. On a kernel without in-place conversion that branch does not run, so the call is the
+    /// portable code the SDK recommends, not a refused one. Walks only the call's ancestors and their earlier
+    /// statements, and only when the rule was about to report.
+    /// </summary>
+    private static bool GuardedBySupportedFlags(IOperation call, INamedTypeSymbol feature)
+    {
+        for (IOperation? child = call, p = call.Parent; p is not null; child = p, p = p.Parent)
+        {
+            if (p is IAnonymousFunctionOperation or ILocalFunctionOperation)
+                return false;
+            if (p is IConditionalOperation c && !ReferenceEquals(child, c.Condition) && ReadsSupportedFlags(c.Condition, feature))
+                return true;
+            if (p is IBlockOperation block)
+                foreach (var statement in block.Operations)
+                {
+                    if (ReferenceEquals(statement, child))
+                        break;
+                    if (statement is IConditionalOperation { WhenFalse: null } early && Exits(early.WhenTrue) &&
+                        ReadsSupportedFlags(early.Condition, feature))
+                        return true;
+                }
+        }
+        return false;
+    }
+
+    private static bool Exits(IOperation op) =>
+        op is IReturnOperation or IThrowOperation or IExpressionStatementOperation { Operation: IThrowOperation } ||
+        op is IBlockOperation { Operations: { Length: > 0 } ops } && Exits(ops[ops.Length - 1]);
+
+    private static bool ReadsSupportedFlags(IOperation condition, INamedTypeSymbol feature)
+    {
+        foreach (var op in condition.DescendantsAndSelf())
+            if (op is IPropertyReferenceOperation { Property.Name: "SupportedFlags" } pr && KvmSymbols.Is(pr.Property.ContainingType, feature))
+                return true;
+        return false;
     }
 
     private static bool IsHostMapping(KvmSymbols s, INamedTypeSymbol? t)

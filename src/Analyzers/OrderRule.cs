@@ -147,8 +147,26 @@ public sealed class OrderRule : KvmRule
             foreach (var pred in cfg.Blocks[b].Predecessors)
                 if (visited.Add(pred.Source.Ordinal))
                     work.Push((pred.Source.Ordinal, events[pred.Source.Ordinal].Count));
+            foreach (var t in HandlerEntries(cfg, b))
+                if (visited.Add(t))
+                    work.Push((t, events[t].Count));
         }
         return false;
+    }
+
+    /// <summary>When <paramref name="b"/> is the first block of a <c>finally</c> or <c>catch</c>: every block of the
+    /// protected <c>try</c>. The graph gives a handler's entry no predecessor (it is entered by leaving the try or by
+    /// an exception anywhere in it), so without this a call in <c>finally</c> never looked back into its try.</summary>
+    private static IEnumerable<int> HandlerEntries(ControlFlowGraph cfg, int b)
+    {
+        for (var region = cfg.Blocks[b].EnclosingRegion; region is not null && region.FirstBlockOrdinal == b; region = region.EnclosingRegion)
+        {
+            if (region.Kind is not (ControlFlowRegionKind.Finally or ControlFlowRegionKind.Catch) ||
+                region.EnclosingRegion is not { NestedRegions: { Length: > 0 } siblings } || siblings[0].Kind != ControlFlowRegionKind.Try)
+                continue;
+            for (var t = siblings[0].FirstBlockOrdinal; t <= siblings[0].LastBlockOrdinal; t++)
+                yield return t;
+        }
     }
 
     private static IEnumerable<IOperation> BlockOperations(BasicBlock block)

@@ -9,7 +9,7 @@ namespace Kvm.Analyzers;
 /// <summary>KVM1015: raw uAPI structs filled in a way the kernel refuses or ignores: a non-zero
 /// <c>kvm_memory_attributes.flags</c>; <c>guest_memfd</c> / <c>guest_memfd_offset</c> of
 /// <c>kvm_userspace_memory_region2</c> set (non-zero) on a struct whose flags never include KVM_MEM_GUEST_MEMFD (its
-/// object initializer and every <c>local.flags = …</c> in the method are looked at).</summary>
+/// object initializer and every <c>local.flags = …</c> and <c>local.flags |= …</c> in the method are looked at).</summary>
 public sealed class RawStructRule : KvmRule
 {
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(Descriptors.RawStructMisuse);
@@ -74,6 +74,15 @@ public sealed class RawStructRule : KvmRule
                          SymbolEqualityComparer.Default.Equals(t.Local, local))
                 {
                     if (ValueFlow.Constants(fa.Value) is not { } values)
+                        return null;
+                    all.UnionWith(values);
+                }
+                else if (op is ICompoundAssignmentOperation { Target: IFieldReferenceOperation { Field.Name: "flags", Instance: ILocalReferenceOperation ct } } ca &&
+                         SymbolEqualityComparer.Default.Equals(ct.Local, local))
+                {
+                    // `r.flags |= X`: the flags then hold X's bits (whatever they held before, which is also listed);
+                    // any other compound (&=, ^=) can clear a bit, so the answer is unknown.
+                    if (ca.OperatorKind != BinaryOperatorKind.Or || ValueFlow.Constants(ca.Value) is not { } values)
                         return null;
                     all.UnionWith(values);
                 }

@@ -46,25 +46,24 @@ public sealed class VmLevelConversionRule : KvmRule
             {
                 if (KvmSymbols.Is(inv.TargetMethod.ContainingType, attrs) &&
                     TargetAbi.InPlaceConversionReason(ctx.Options, inv.Syntax.SyntaxTree) is { } why &&
-                    Ops.Argument(inv, "attributes") is { } a && Constants.Of(a.Value) == 0)
+                    Ops.Argument(inv, "attributes") is { } a && ValueFlow.WhenAll(a.Value, v => v == 0) is not null)
                     ctx.ReportDiagnostic(Diagnostic.Create(Descriptor, inv.Syntax.GetLocation(), $"MemoryAttributes.{inv.TargetMethod.Name}(…, 0)", why,
                         "leaves the guest_memfd page private (or fails with ENOTTY)"));
             });
     }
 
-    // vm.Conversion directly, or a local initialised from it in its declaration.
+    // vm.Conversion on every path: directly, or through locals, patterns (`vm.Conversion is { } c`), ternaries and
+    // `?? throw` (ValueFlow.Sources); a source that is anything else (`vm.InPlaceConversion ?? vm.Conversion`) is a
+    // run-time choice and is not reported.
     private static bool FromProperty(IOperation receiver, IPropertySymbol conversion)
     {
         if (receiver is IPropertyReferenceOperation pr)
             return SymbolEqualityComparer.Default.Equals(pr.Property, conversion);
-        if (receiver is ILocalReferenceOperation l && l.Local.DeclaringSyntaxReferences.Length == 1)
-        {
-            var root = Ops.Root(receiver);
-            foreach (var op in LocalIndex.Of(root, l.Local))
-                if (op is IVariableDeclaratorOperation { Initializer: { } init })
-                    return Ops.Unwrap(init.Value) is IPropertyReferenceOperation p && SymbolEqualityComparer.Default.Equals(p.Property, conversion);
+        if (receiver is not ILocalReferenceOperation || ValueFlow.Sources(receiver) is not { Count: > 0 } sources)
             return false;
-        }
-        return false;
+        foreach (var src in sources)
+            if (src is not IPropertyReferenceOperation p || !SymbolEqualityComparer.Default.Equals(p.Property, conversion))
+                return false;
+        return true;
     }
 }

@@ -13,12 +13,14 @@ internal sealed record CorpusCase(string File, string Name, string Source, IRead
     public static IReadOnlyList<CorpusCase> LoadAll()
     {
         var dir = Path.Combine(AppContext.BaseDirectory, "Corpus");
-        return Directory.GetFiles(dir, "*.cs").OrderBy(f => f, StringComparer.Ordinal).SelectMany(Parse).ToList();
+        // Subdirectories hold corpora written apart from the rules (Independent/), named by their relative path.
+        return Directory.GetFiles(dir, "*.cs", SearchOption.AllDirectories)
+            .OrderBy(f => Path.GetRelativePath(dir, f), StringComparer.Ordinal)
+            .SelectMany(f => Parse(f, Path.GetRelativePath(dir, f).Replace('\\', '/'))).ToList();
     }
 
-    private static IEnumerable<CorpusCase> Parse(string path)
+    private static IEnumerable<CorpusCase> Parse(string path, string file)
     {
-        var file = Path.GetFileName(path);
         string? name = null;
         var header = new List<string>();
         var body = new List<string>();
