@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Measures what the Kvm.Sdk analyzers cost a consumer build.
-#   bench/analyzers/run.sh [FILES=300] [RUNS=3]
+#   bench/analyzers/run.sh [FILES=300] [RUNS=3]      (RUNS=0 only writes the consumer; profile.sh uses that)
 # 1. builds Kvm.Sdk and Kvm.Sdk.Analyzers (Release);
 # 2. generates a consumer project of FILES C# files that use the SDK (correct code, so no diagnostics: the steady
 #    state of a real project) in $BENCH_DIR (default: $TMPDIR/kvm-analyzer-bench, outside the repo so that the
@@ -116,6 +116,7 @@ CS
 done
 
 dotnet restore "$DIR" -v q >/dev/null
+[ "$RUNS" = 0 ] && { echo "consumer written to $DIR (RUNS=0: no builds)"; exit 0; }
 median() { sort -n | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "n/a"}'; }
 build() { # $1 = true|false (analyzers), $2 = log; prints wall seconds
   local t0 t1

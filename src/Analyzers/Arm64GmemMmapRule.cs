@@ -2,9 +2,9 @@ using System;
 using System.Collections.Immutable;
 using System.Runtime.CompilerServices;
 using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.Diagnostics;
 using Microsoft.CodeAnalysis.Operations;
+using Microsoft.CodeAnalysis.Text;
 
 namespace Kvm.Analyzers;
 
@@ -77,16 +77,28 @@ public sealed class Arm64GmemMmapRule : KvmRule
     private static readonly ConditionalWeakTable<SyntaxTree, object> Arm64Files = new();
     private static readonly object Yes = new(), No = new();
 
-    /// <summary>Whether the file names <c>Arm64Default</c> or <c>Arm64</c> at all (one token walk per file, cached):
-    /// without it no VM in the file can have been created with an arm64 type, so the flow is not followed.</summary>
+    /// <summary>Whether the file's text contains <c>Arm64</c> at all (one scan of the source text per file, cached):
+    /// without it no VM in the file can have been created with <c>VmType.Arm64Default</c> or <c>VmType.Arm64(…)</c>,
+    /// so the flow is not followed. A text scan rather than a token walk: walking the tokens built the whole red tree
+    /// of every file with a memslot, which the compiler does not otherwise need (it was most of this rule's cost).
+    /// A mention in a comment only lets the semantic check run.</summary>
     private static bool NamesArm64Type(SyntaxTree tree) =>
-        Arm64Files.GetValue(tree, t =>
+        Arm64Files.GetValue(tree, t => Contains(t.GetText(), "Arm64") ? Yes : No) == Yes;
+
+    internal static bool Contains(SourceText text, string word)
+    {
+        const int Chunk = 4096;
+        var buffer = new char[Chunk + word.Length - 1];
+        // Chunks overlap by word.Length - 1 characters, so a word across a chunk boundary is still found.
+        for (var start = 0; start < text.Length; start += Chunk)
         {
-            foreach (var token in t.GetRoot().DescendantTokens())
-                if (token.IsKind(SyntaxKind.IdentifierToken) && token.ValueText is "Arm64Default" or "Arm64")
-                    return Yes;
-            return No;
-        }) == Yes;
+            var count = Math.Min(buffer.Length, text.Length - start);
+            text.CopyTo(start, buffer, 0, count);
+            if (buffer.AsSpan(0, count).IndexOf(word.AsSpan(), StringComparison.Ordinal) >= 0)
+                return true;
+        }
+        return false;
+    }
 
     /// <summary>True when the project decides the architecture: <paramref name="reason"/> is then set for arm64 and
     /// null for another architecture (<c>KvmTargetArchitecture=x86_64</c> wins over any VM type).</summary>

@@ -4,20 +4,13 @@ namespace Kvm.Analyzers;
 
 /// <summary>The KVM1xxx (API misuse) and KVM2xxx (capability gating) descriptors. Each id has a page
 /// docs/diagnostics/KVMnnnn.md, shipped in the package under docs/diagnostics; helpLinkUri is that page in the
-/// repository (absolute, from the RepositoryUrl the analyzers were built with), or the relative path when none was set.</summary>
+/// repository (absolute, from the RepositoryUrl the analyzers were built with), or the relative path when none was known.</summary>
 public static class Descriptors
 {
     /// <summary>Where the help pages live: <c>{RepositoryUrl}/blob/HEAD/docs/diagnostics/</c>, or
-    /// <c>docs/diagnostics/</c> when the build set no repository URL.</summary>
-    public static string HelpBase { get; } = ComputeHelpBase();
+    /// <c>docs/diagnostics/</c> when the build knew no public repository URL (see <see cref="HelpLinks"/>).</summary>
+    public static string HelpBase { get; } = HelpLinks.BaseFor(typeof(Descriptors).Assembly);
 
-    private static string ComputeHelpBase()
-    {
-        foreach (var a in typeof(Descriptors).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyMetadataAttribute), false))
-            if (a is System.Reflection.AssemblyMetadataAttribute { Key: "KvmRepositoryUrl", Value: { Length: > 0 } url })
-                return url.TrimEnd('/') + "/blob/HEAD/docs/diagnostics/";
-        return "docs/diagnostics/";
-    }
     private const string Usage = "KvmUsage";
     private const string Gating = "KvmCapabilityGating";
 

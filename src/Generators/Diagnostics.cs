@@ -8,7 +8,7 @@ namespace Kvm.Generators;
 /// <summary>Roslyn descriptors for the KVM0xxx header diagnostics; each has a help page in docs/diagnostics.</summary>
 public static class Diagnostics
 {
-    public const string HelpBase = "docs/diagnostics/";
+    public static string HelpBase { get; } = HelpLinks.BaseFor(typeof(Diagnostics).Assembly);
 
     private static readonly Dictionary<string, (string Title, DiagnosticSeverity Default)> Catalogue = new()
     {

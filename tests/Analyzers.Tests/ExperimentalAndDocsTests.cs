@@ -76,15 +76,26 @@ public class DocsTests
     }
 
     [Fact]
-    public void Help_links_are_absolute_exactly_when_the_build_set_a_repository_url()
+    public void Help_links_are_absolute_exactly_when_the_build_knew_a_public_repository_url()
     {
         var url = typeof(Descriptors).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
-            .SingleOrDefault(a => a.Key == "KvmRepositoryUrl")?.Value;
-        if (string.IsNullOrEmpty(url))
-            Assert.Equal("docs/diagnostics/", Descriptors.HelpBase);
-        else
-            Assert.Equal(url.TrimEnd('/') + "/blob/HEAD/docs/diagnostics/", Descriptors.HelpBase);
+            .SingleOrDefault(a => a.Key == "RepositoryUrl")?.Value;
+        Assert.Equal(HelpLinks.BaseFrom(url), Descriptors.HelpBase);
+        Assert.Equal(Descriptors.HelpBase, HelpLinks.BaseFor(typeof(Descriptors).Assembly));
     }
+
+    [Theory]
+    [InlineData(null, "docs/diagnostics/")]
+    [InlineData("", "docs/diagnostics/")]
+    [InlineData("https://example.org/kvm/kvm-sdk", "https://example.org/kvm/kvm-sdk/blob/HEAD/docs/diagnostics/")]
+    [InlineData(" https://example.org/kvm/kvm-sdk.git/ ", "https://example.org/kvm/kvm-sdk/blob/HEAD/docs/diagnostics/")]
+    [InlineData("http://git.example.org/kvm-sdk.GIT", "http://git.example.org/kvm-sdk/blob/HEAD/docs/diagnostics/")]
+    [InlineData("git@example.org:kvm/kvm-sdk.git", "docs/diagnostics/")]
+    [InlineData("ssh://git@example.org/kvm/kvm-sdk.git", "docs/diagnostics/")]
+    [InlineData("/srv/git/kvm-sdk", "docs/diagnostics/")]
+    [InlineData("file:///srv/git/kvm-sdk", "docs/diagnostics/")]
+    public void A_repository_url_becomes_a_help_link_base_only_when_a_browser_can_open_it(string? url, string expected) =>
+        Assert.Equal(expected, HelpLinks.BaseFrom(url));
 
     [Fact]
     public void Every_descriptor_links_its_page()
