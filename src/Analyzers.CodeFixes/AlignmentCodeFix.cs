@@ -11,7 +11,9 @@ using Microsoft.CodeAnalysis.CSharp.Syntax;
 namespace Kvm.Analyzers.CodeFixes;
 
 /// <summary>KVM1003: replaces the constant with the page-aligned value — sizes and lengths rounded up, addresses and
-/// offsets rounded down (the title says which). Keeps hex if the original was hex.</summary>
+/// offsets rounded down (the title says which). Keeps hex if the original was hex. A named constant or
+/// <c>static readonly</c> field declared in this file is fixed at its declaration (so every use agrees), not at the
+/// use.</summary>
 [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(AlignmentCodeFix)), Shared]
 public sealed class AlignmentCodeFix : CodeFixProvider
 {
@@ -41,12 +43,12 @@ public sealed class AlignmentCodeFix : CodeFixProvider
             var model = await context.Document.GetSemanticModelAsync(context.CancellationToken).ConfigureAwait(false);
             var target = expr;
             var symbol = model?.GetSymbolInfo(expr, context.CancellationToken).Symbol;
-            if (symbol is IFieldSymbol { IsConst: true } or ILocalSymbol { IsConst: true } &&
+            if (symbol is IFieldSymbol { IsConst: true } or ILocalSymbol { IsConst: true } or IFieldSymbol { IsStatic: true, IsReadOnly: true } &&
                 symbol.DeclaringSyntaxReferences.Length == 1 && symbol.DeclaringSyntaxReferences[0].SyntaxTree == root.SyntaxTree &&
                 symbol.DeclaringSyntaxReferences[0].GetSyntax(context.CancellationToken) is VariableDeclaratorSyntax { Initializer.Value: { } init })
             {
                 target = init;
-                title += $" in the constant '{symbol.Name}'";
+                title += symbol is IFieldSymbol { IsConst: false } ? $" in the static readonly field '{symbol.Name}'" : $" in the constant '{symbol.Name}'";
             }
             context.RegisterCodeFix(CodeAction.Create(title, _ =>
             {

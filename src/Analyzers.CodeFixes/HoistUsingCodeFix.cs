@@ -13,10 +13,12 @@ using Microsoft.CodeAnalysis.CSharp.Syntax;
 namespace Kvm.Analyzers.CodeFixes;
 
 /// <summary>KVM1006 for a handle created inside a larger expression and lost there: passed to a method that does not
-/// take ownership (<c>Console.WriteLine(kvm.CreateVm())</c>) or used once as a receiver
-/// (<c>KvmSystem.Open().CreateVm()</c>, whose intermediate /dev/kvm handle is dropped). The fix moves the creation
-/// into a <c>using var</c> declared just before the statement, so it is disposed at the end of the block, and uses the
-/// new local in its place. Offered only when the statement sits directly in a block and is not a loop (whose
+/// take ownership (<c>Console.WriteLine(kvm.CreateVm())</c>), used once as a receiver
+/// (<c>KvmSystem.Open().CreateVm()</c>, whose intermediate /dev/kvm handle is dropped), tested by a pattern
+/// (<c>if (kvm.CreateVm() is { } vm)</c>), or assigned to an existing local that is used only inside the block of
+/// the assignment (<c>vm = kvm.CreateVm();</c>). The fix moves the creation (or a choice between two factories,
+/// <c>b ? x.Create() : y.Create()</c>, or a <c>?.Create</c>) into a <c>using var</c> declared just before the
+/// statement, so it is disposed at the end of the block, and uses the new local in its place. Offered only when the statement sits directly in a block and is not a loop (whose
 /// condition would run the creation once instead of per iteration), and the creation reads nothing declared in
 /// the statement itself. The creation then runs before the statement's other sub-expressions.</summary>
 [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(HoistUsingCodeFix)), Shared]
@@ -26,7 +28,33 @@ public sealed class HoistUsingCodeFix : CodeFixProvider
 
     public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create(Descriptors.UndisposedHandleId);
 
-    public override FixAllProvider? GetFixAllProvider() => null; // each hoist picks a fresh name against the current text
+    /// <summary>Fix-all hoists one creation at a time against the current text of the document (each hoist picks a
+    /// fresh name, and two diagnostics in one choice between factories share one hoist).</summary>
+    public override FixAllProvider GetFixAllProvider() => FixAllProvider.Create(FixAllInDocumentAsync);
+
+    private static async Task<Document?> FixAllInDocumentAsync(FixAllContext context, Document document, ImmutableArray<Diagnostic> diagnostics)
+    {
+        var root = await document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
+        if (root is null)
+            return document;
+        var marks = new List<SyntaxAnnotation>();
+        var marked = new Dictionary<SyntaxNode, SyntaxAnnotation>();
+        foreach (var d in diagnostics.OrderBy(d => d.Location.SourceSpan.Start))
+            if (root.FindNode(d.Location.SourceSpan, getInnermostNodeForTie: true) is InvocationExpressionSyntax created && !marked.ContainsKey(created))
+                marked[created] = new SyntaxAnnotation();
+        root = root.ReplaceNodes(marked.Keys, (old, now) => now.WithAdditionalAnnotations(marked[old]));
+        document = document.WithSyntaxRoot(root);
+        foreach (var mark in marked.Values)
+        {
+            root = (await document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false))!;
+            var model = await document.GetSemanticModelAsync(context.CancellationToken).ConfigureAwait(false);
+            if (model is null || root.GetAnnotatedNodes(mark).FirstOrDefault() is not InvocationExpressionSyntax created ||
+                Hoistable(created, model, context.CancellationToken) is not { } target)
+                continue;
+            document = await HoistAsync(document, root, model, target.Value, target.Statement, context.CancellationToken).ConfigureAwait(false);
+        }
+        return document;
+    }
 
     public override async Task RegisterCodeFixesAsync(CodeFixContext context)
     {
@@ -37,23 +65,39 @@ public sealed class HoistUsingCodeFix : CodeFixProvider
         foreach (var d in context.Diagnostics)
         {
             if (root.FindNode(d.Location.SourceSpan, getInnermostNodeForTie: true) is not InvocationExpressionSyntax created ||
-                Hoistable(created, model, context.CancellationToken) is not { } statement)
+                Hoistable(created, model, context.CancellationToken) is not { } target)
                 continue;
-            context.RegisterCodeFix(CodeAction.Create(Title, ct => HoistAsync(context.Document, root, model, created, statement, ct),
+            context.RegisterCodeFix(CodeAction.Create(Title, ct => HoistAsync(context.Document, root, model, target.Value, target.Statement, ct),
                 equivalenceKey: Descriptors.UndisposedHandleId + ".Hoist"), d);
         }
     }
 
-    private static StatementSyntax? Hoistable(InvocationExpressionSyntax created, SemanticModel model, CancellationToken ct)
+    /// <summary>The value to hoist (the creation, or the choice or <c>?.</c> it sits in) and the statement to put the
+    /// <c>using var</c> before, or null when no hoist is right.</summary>
+    private static (ExpressionSyntax Value, StatementSyntax Statement)? Hoistable(InvocationExpressionSyntax created, SemanticModel model, CancellationToken ct)
     {
-        SyntaxNode outer = created;
-        while (outer.Parent is ParenthesizedExpressionSyntax p)
-            outer = p;
+        ExpressionSyntax outer = created;
+        while (true)
+        {
+            if (outer.Parent is ParenthesizedExpressionSyntax p)
+                outer = p;
+            else if (outer.Parent is ConditionalAccessExpressionSyntax ca && ca.WhenNotNull == outer)
+                outer = ca;
+            else if (outer.Parent is ConditionalExpressionSyntax c && c.Condition != outer &&
+                     (c.WhenTrue == outer ? c.WhenFalse : c.WhenTrue) is var other &&
+                     (Unparen(other) is InvocationExpressionSyntax or ConditionalAccessExpressionSyntax || Unparen(other).IsKind(SyntaxKind.NullLiteralExpression)))
+                outer = c; // both arms create (or one is null): the using owns whichever ran
+            else
+                break;
+        }
         var lost = outer.Parent is ArgumentSyntax ||
-                   outer.Parent is MemberAccessExpressionSyntax m && m.Expression == outer;
+                   outer.Parent is MemberAccessExpressionSyntax m && m.Expression == outer ||
+                   outer.Parent is IsPatternExpressionSyntax ip && ip.Expression == outer ||
+                   outer.Parent is AssignmentExpressionSyntax { Parent: ExpressionStatementSyntax { Parent: BlockSyntax block } } a && a.Right == outer &&
+                   a.IsKind(SyntaxKind.SimpleAssignmentExpression) && UsedOnlyIn(a.Left, block, model, ct);
         if (!lost)
             return null;
-        for (var n = created.Parent; n is not null; n = n.Parent)
+        for (var n = outer.Parent; n is not null; n = n.Parent)
         {
             if (n is AnonymousFunctionExpressionSyntax or LocalFunctionStatementSyntax)
                 return null;
@@ -61,17 +105,40 @@ public sealed class HoistUsingCodeFix : CodeFixProvider
             {
                 if (s.Parent is not BlockSyntax || s is WhileStatementSyntax or DoStatementSyntax or ForStatementSyntax or ForEachStatementSyntax)
                     return null;
-                foreach (var id in created.DescendantNodes().OfType<IdentifierNameSyntax>())
+                foreach (var id in outer.DescendantNodes().OfType<IdentifierNameSyntax>())
                     if (model.GetSymbolInfo(id, ct).Symbol is ILocalSymbol local &&
                         local.DeclaringSyntaxReferences.Any(r => s.Span.Contains(r.Span)))
                         return null;
-                return s;
+                return (outer, s);
             }
         }
         return null;
     }
 
-    private static Task<Document> HoistAsync(Document document, SyntaxNode root, SemanticModel model, InvocationExpressionSyntax created,
+    private static ExpressionSyntax Unparen(ExpressionSyntax e)
+    {
+        while (e is ParenthesizedExpressionSyntax p)
+            e = p.Expression;
+        return e;
+    }
+
+    /// <summary>True when <paramref name="target"/> is a local whose every mention lies inside <paramref name="block"/>
+    /// (then disposing its value at the end of that block cannot be early).</summary>
+    private static bool UsedOnlyIn(ExpressionSyntax target, BlockSyntax block, SemanticModel model, CancellationToken ct)
+    {
+        if (model.GetSymbolInfo(target, ct).Symbol is not ILocalSymbol local || local.DeclaringSyntaxReferences.Length != 1)
+            return false;
+        var scope = local.DeclaringSyntaxReferences[0].GetSyntax(ct).FirstAncestorOrSelf<BlockSyntax>();
+        if (scope is null)
+            return false;
+        foreach (var id in scope.DescendantNodes().OfType<IdentifierNameSyntax>())
+            if (id.Identifier.ValueText == local.Name && !block.Span.Contains(id.Span) &&
+                SymbolEqualityComparer.Default.Equals(model.GetSymbolInfo(id, ct).Symbol, local))
+                return false;
+        return true;
+    }
+
+    private static Task<Document> HoistAsync(Document document, SyntaxNode root, SemanticModel model, ExpressionSyntax created,
         StatementSyntax statement, CancellationToken ct)
     {
         var block = (BlockSyntax)statement.Parent!;

@@ -66,8 +66,10 @@ public sealed class InPlaceConversionCodeFix : CodeFixProvider
     }
 
     /// <summary>The result uses the experimental in-place API: unless the project already opted in (KVMEXP001
-    /// suppressed), wrap the rewritten statement in <c>#pragma warning disable/restore KVMEXP001</c> so the fixed code
-    /// compiles.</summary>
+    /// suppressed), wrap the rewritten statement (or, where there is none, its member) in
+    /// <c>#pragma warning disable/restore KVMEXP001</c> so the fixed code compiles. A directive must start its own
+    /// line: a statement that shares its line (<c>if (ok) vm.MemoryAttributes!.Set(…);</c>) is moved to a line of its
+    /// own first.</summary>
     private static async Task<Document> OptInAsync(Document document, SyntaxAnnotation annotation, CancellationToken ct)
     {
         var root = await document.GetSyntaxRootAsync(ct).ConfigureAwait(false);
@@ -75,13 +77,34 @@ public sealed class InPlaceConversionCodeFix : CodeFixProvider
         if (root is null || model is null || root.GetAnnotatedNodes(annotation).FirstOrDefault() is not { } node ||
             !model.GetDiagnostics(node.Span, ct).Any(d => d.Id == "KVMEXP001" && d.Severity == DiagnosticSeverity.Error))
             return document;
-        if (node is not StatementSyntax statement)
+        SyntaxNode? host = node as StatementSyntax ?? node.FirstAncestorOrSelf<StatementSyntax>() ?? (SyntaxNode?)node.FirstAncestorOrSelf<MemberDeclarationSyntax>();
+        if (host is null)
             return document;
+        var text = await document.GetTextAsync(ct).ConfigureAwait(false);
+        var first = host.GetFirstToken();
+        var line = text.Lines.GetLineFromPosition(first.SpanStart);
+        var indent = new string(' ', first.SpanStart - line.Start);
+        var ownLine = string.IsNullOrWhiteSpace(text.ToString(Microsoft.CodeAnalysis.Text.TextSpan.FromBounds(line.Start, first.SpanStart)));
+        var leading = host.GetLeadingTrivia();
+        if (!ownLine)
+        {
+            // Start a new line for the directive and indent the statement one level below the line it shared.
+            var shared = text.ToString(Microsoft.CodeAnalysis.Text.TextSpan.FromBounds(line.Start, first.SpanStart));
+            indent = new string(' ', shared.Length - shared.TrimStart().Length + 4);
+            leading = SyntaxFactory.TriviaList(SyntaxFactory.EndOfLine("\n"), SyntaxFactory.Whitespace(indent));
+        }
         var disable = SyntaxFactory.ParseLeadingTrivia("#pragma warning disable KVMEXP001\n");
         var restore = SyntaxFactory.ParseLeadingTrivia("#pragma warning restore KVMEXP001\n");
-        var wrapped = statement
-            .WithLeadingTrivia(statement.GetLeadingTrivia().InsertRange(0, disable))
-            .WithTrailingTrivia(statement.GetTrailingTrivia().AddRange(restore));
-        return document.WithSyntaxRoot(root.ReplaceNode(statement, wrapped));
+        var trailing = host.GetTrailingTrivia();
+        var endsLine = trailing.Any(SyntaxKind.EndOfLineTrivia);
+        if (!endsLine)
+            trailing = SyntaxFactory.TriviaList(SyntaxFactory.EndOfLine("\n"));
+        var beforeIndent = ownLine ? leading : SyntaxFactory.TriviaList(leading[0]);
+        var afterIndent = ownLine ? SyntaxFactory.TriviaList() : SyntaxFactory.TriviaList(leading[1]);
+        var newLeading = ownLine ? leading.InsertRange(0, disable) : beforeIndent.AddRange(disable).AddRange(afterIndent);
+        var wrapped = host.WithLeadingTrivia(newLeading).WithTrailingTrivia(endsLine
+            ? trailing.AddRange(restore)
+            : trailing.AddRange(restore).Add(SyntaxFactory.Whitespace(ownLine ? indent : indent.Substring(0, indent.Length - 4))));
+        return document.WithSyntaxRoot(root.ReplaceNode(host, wrapped));
     }
 }

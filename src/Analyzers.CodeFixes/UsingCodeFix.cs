@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Composition;
+using System.Linq;
 using System.Threading.Tasks;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CodeActions;
@@ -10,7 +11,11 @@ using Microsoft.CodeAnalysis.CSharp.Syntax;
 namespace Kvm.Analyzers.CodeFixes;
 
 /// <summary>KVM1006: turns <c>var x = sdk.Create...();</c> into <c>using var x = ...;</c> (disposed at the end of the
-/// enclosing block). Offered only for a single-variable local declaration directly in a block or at top level.</summary>
+/// enclosing block). Offered only for a single-variable local declaration directly in a block or at top level whose
+/// local is never written again (a <c>using</c> local is read-only: <see cref="DisposeBeforeOverwriteCodeFix"/> covers
+/// a reassigned local) and not stored in a member of a non-disposable type (<see cref="DisposableOwnerCodeFix"/>).
+/// A handle dropped where it is created (an expression statement, <c>_ = …</c>, a void lambda or expression-bodied
+/// member, also through <c>?:</c>, <c>??</c>, switch arms and <c>?.</c>) is disposed right there instead.</summary>
 [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(UsingCodeFix)), Shared]
 public sealed class UsingCodeFix : CodeFixProvider
 {
@@ -20,17 +25,76 @@ public sealed class UsingCodeFix : CodeFixProvider
 
     public override FixAllProvider GetFixAllProvider() => WellKnownFixAllProviders.BatchFixer;
 
-    private static (ExpressionStatementSyntax, InvocationExpressionSyntax)? DroppedStatement(SyntaxNode node)
+    /// <summary>The expression a created handle lands in (through parentheses, <c>?:</c>, <c>??</c>, switch arms and
+    /// <c>?.</c>) when that expression's value is dropped: an expression statement, <c>_ = …</c>, the body of a
+    /// void lambda or of an expression-bodied void member. Returns the node to replace and the landing expression.</summary>
+    private static (SyntaxNode Replace, ExpressionSyntax Landing)? Dropped(SyntaxNode node)
     {
         if (node is not InvocationExpressionSyntax created)
             return null;
-        return created.Parent switch
+        ExpressionSyntax landing = created;
+        while (true)
         {
-            ExpressionStatementSyntax s => (s, created),
-            AssignmentExpressionSyntax { Left: IdentifierNameSyntax { Identifier.ValueText: "_" }, Parent: ExpressionStatementSyntax s } a
-                when a.Right == created => (s, created),
+            switch (landing.Parent)
+            {
+                case ParenthesizedExpressionSyntax p:
+                    landing = p;
+                    continue;
+                case ConditionalExpressionSyntax c when c.Condition != landing:
+                    landing = c;
+                    continue;
+                case BinaryExpressionSyntax b when b.IsKind(SyntaxKind.CoalesceExpression):
+                    landing = b;
+                    continue;
+                case SwitchExpressionArmSyntax arm when arm.Expression == landing && arm.Parent?.Parent is SwitchExpressionSyntax sw:
+                    landing = sw;
+                    continue;
+                case ConditionalAccessExpressionSyntax ca when ca.WhenNotNull == landing:
+                    landing = ca;
+                    continue;
+            }
+            break;
+        }
+        return landing.Parent switch
+        {
+            ExpressionStatementSyntax => (landing, landing),
+            AssignmentExpressionSyntax { Left: IdentifierNameSyntax { Identifier.ValueText: "_" }, Parent: ExpressionStatementSyntax } a
+                when a.Right == landing => (a, landing),
+            LambdaExpressionSyntax l when l.ExpressionBody == landing => (landing, landing),
+            ArrowExpressionClauseSyntax => (landing, landing),
             _ => null,
         };
+    }
+
+    /// <summary><c>x.Dispose()</c> for a plain call, <c>a?.Create(…).Dispose()</c> inside a null-conditional access,
+    /// and <c>(…)?.Dispose()</c> for a choice between factories (one arm may be null).</summary>
+    private static ExpressionSyntax DisposeCall(ExpressionSyntax landing)
+    {
+        var bare = landing.WithoutTrivia();
+        if (bare is InvocationExpressionSyntax or ConditionalAccessExpressionSyntax)
+            return SyntaxFactory.ParseExpression(bare.ToFullString() + ".Dispose()");
+        return SyntaxFactory.ParseExpression("(" + bare.ToFullString() + ")?.Dispose()");
+    }
+
+    /// <summary>True when the local is written or passed by reference anywhere in <paramref name="scope"/>: a
+    /// <c>using</c> local is read-only, so the declaration fix would not compile.</summary>
+    private static bool WrittenLater(SyntaxNode scope, string name)
+    {
+        foreach (var id in scope.DescendantNodes().OfType<IdentifierNameSyntax>())
+        {
+            if (id.Identifier.ValueText != name)
+                continue;
+            switch (id.Parent)
+            {
+                case AssignmentExpressionSyntax a when a.Left == id:
+                case ArgumentSyntax arg when !arg.RefKindKeyword.IsKind(SyntaxKind.None):
+                case RefExpressionSyntax:
+                case PrefixUnaryExpressionSyntax:
+                case PostfixUnaryExpressionSyntax:
+                    return true;
+            }
+        }
+        return false;
     }
 
     public override async Task RegisterCodeFixesAsync(CodeFixContext context)
@@ -41,23 +105,24 @@ public sealed class UsingCodeFix : CodeFixProvider
         foreach (var d in context.Diagnostics)
         {
             var node = root.FindNode(d.Location.SourceSpan, getInnermostNodeForTie: true);
-            if (DroppedStatement(node) is { } dropped)
+            if (Dropped(node) is { } dropped)
             {
-                // `sdk.Create(...);` or `_ = sdk.Create(...);`: dispose what was created right there.
-                var (statement, created) = dropped;
+                // `sdk.Create(...);`, `_ = b ? x.Create() : y.Create();`, `f?.Create(...);`, `() => sdk.Create()`:
+                // dispose what was created right there.
+                var (replace, landing) = dropped;
                 context.RegisterCodeFix(CodeAction.Create("Dispose it right away ('.Dispose()')", _ =>
                 {
-                    var call = SyntaxFactory.InvocationExpression(SyntaxFactory.MemberAccessExpression(
-                        SyntaxKind.SimpleMemberAccessExpression, created.WithoutTrivia(), SyntaxFactory.IdentifierName("Dispose")));
-                    var updated = statement.WithExpression(call).WithTriviaFrom(statement);
-                    return Task.FromResult(context.Document.WithSyntaxRoot(root.ReplaceNode(statement, updated)));
+                    var updated = DisposeCall(landing).WithTriviaFrom(replace);
+                    return Task.FromResult(context.Document.WithSyntaxRoot(root.ReplaceNode(replace, updated)));
                 }, equivalenceKey: Descriptors.UndisposedHandleId + ".Dispose"), d);
                 continue;
             }
             var decl = node.FirstAncestorOrSelf<LocalDeclarationStatementSyntax>();
             if (decl is null || decl.UsingKeyword != default || decl.IsConst || decl.Declaration.Variables.Count != 1 ||
                 decl.Declaration.Variables[0].Initializer?.Value is not { } value || !value.Span.Contains(node.Span) ||
-                decl.Parent is not (BlockSyntax or GlobalStatementSyntax))
+                decl.Parent is not (BlockSyntax or GlobalStatementSyntax) || d.Properties.ContainsKey(HandleLifetimeRule.OverwrittenKey) ||
+                d.Properties.ContainsKey(HandleLifetimeRule.StoredInKey) ||
+                WrittenLater(decl.Parent.Parent ?? decl.Parent, decl.Declaration.Variables[0].Identifier.ValueText))
                 continue;
             context.RegisterCodeFix(CodeAction.Create(Title, _ =>
             {

@@ -1,0 +1,122 @@
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Composition;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CodeActions;
+using Microsoft.CodeAnalysis.CodeFixes;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Text;
+
+namespace Kvm.Analyzers.CodeFixes;
+
+/// <summary>KVM1006 for a handle stored in a field or property of the containing type when that type is not
+/// disposable (nothing would ever dispose the member): the fix makes the type implement <c>IDisposable</c> and
+/// disposes the member in its <c>Dispose()</c> — a line added to an existing public parameterless <c>void Dispose()</c>,
+/// or a new <c>public void Dispose() =&gt; member?.Dispose();</c>. Not offered when the member is declared in another
+/// type or an existing <c>Dispose()</c> could not implement the interface (not public, static, or not void).</summary>
+[ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(DisposableOwnerCodeFix)), Shared]
+public sealed class DisposableOwnerCodeFix : CodeFixProvider
+{
+    public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create(Descriptors.UndisposedHandleId);
+
+    public override FixAllProvider GetFixAllProvider() => WellKnownFixAllProviders.BatchFixer;
+
+    public override async Task RegisterCodeFixesAsync(CodeFixContext context)
+    {
+        var root = await context.Document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
+        var model = await context.Document.GetSemanticModelAsync(context.CancellationToken).ConfigureAwait(false);
+        if (root is null || model is null)
+            return;
+        foreach (var d in context.Diagnostics)
+        {
+            if (!d.Properties.TryGetValue(HandleLifetimeRule.StoredInKey, out var member) || member is null ||
+                root.FindNode(d.Location.SourceSpan, getInnermostNodeForTie: true).FirstAncestorOrSelf<TypeDeclarationSyntax>() is not { } type ||
+                model.GetDeclaredSymbol(type, context.CancellationToken) is not { } symbol ||
+                !symbol.GetMembers(member).Any(m => m is IFieldSymbol or IPropertySymbol) ||
+                ExistingDispose(type) is var (found, usable) && found is not null && !usable)
+                continue;
+            context.RegisterCodeFix(CodeAction.Create($"Make '{symbol.Name}' IDisposable and dispose '{member}' in Dispose()",
+                ct => RewriteAsync(context.Document, type, member, ct),
+                equivalenceKey: Descriptors.UndisposedHandleId + ".DisposableOwner"), d);
+        }
+    }
+
+    /// <summary>The type's parameterless <c>Dispose()</c> and whether it can implement <c>IDisposable.Dispose</c>.</summary>
+    private static (MethodDeclarationSyntax? Method, bool Usable) ExistingDispose(TypeDeclarationSyntax type)
+    {
+        var m = type.Members.OfType<MethodDeclarationSyntax>()
+            .FirstOrDefault(x => x.Identifier.ValueText == "Dispose" && x.ParameterList.Parameters.Count == 0 && x.TypeParameterList is null);
+        if (m is null)
+            return (null, true);
+        var usable = m.Modifiers.Any(SyntaxKind.PublicKeyword) && !m.Modifiers.Any(SyntaxKind.StaticKeyword) &&
+                     m.ReturnType is PredefinedTypeSyntax { Keyword.RawKind: (int)SyntaxKind.VoidKeyword } &&
+                     (m.Body is not null || m.ExpressionBody is not null);
+        return (m, usable);
+    }
+
+    private static async Task<Document> RewriteAsync(Document document, TypeDeclarationSyntax type, string member, CancellationToken ct)
+    {
+        var text = await document.GetTextAsync(ct).ConfigureAwait(false);
+        var model = await document.GetSemanticModelAsync(ct).ConfigureAwait(false);
+        var changes = new List<TextChange>();
+        var disposable = model is not null && model.LookupNamespacesAndTypes(type.SpanStart, name: "IDisposable")
+            .Any(t => t is INamedTypeSymbol { ContainingNamespace.Name: "System", ContainingNamespace.ContainingNamespace.IsGlobalNamespace: true })
+            ? "IDisposable"
+            : "System.IDisposable";
+        if (!model!.GetDeclaredSymbol(type, ct)!.AllInterfaces.Any(i => i.SpecialType == SpecialType.System_IDisposable))
+        {
+            if (type.BaseList is { } bases)
+                changes.Add(new TextChange(new TextSpan(bases.Span.End, 0), ", " + disposable));
+            else
+            {
+                var after = type.ParameterList?.Span.End ?? type.TypeParameterList?.Span.End ?? type.Identifier.Span.End;
+                changes.Add(new TextChange(new TextSpan(after, 0), " : " + disposable));
+            }
+        }
+        var call = member + "?.Dispose();";
+        var indent = MemberIndent(type, text);
+        var (existing, _) = ExistingDispose(type);
+        if (existing?.Body is { } body)
+        {
+            var closeLine = text.Lines.GetLineFromPosition(body.CloseBraceToken.SpanStart);
+            var bodyIndent = LeadingWhitespace(text, body.CloseBraceToken.SpanStart);
+            if (body.Statements.Count > 0 && closeLine.Start + bodyIndent.Length == body.CloseBraceToken.SpanStart)
+                changes.Add(new TextChange(new TextSpan(closeLine.Start, 0), bodyIndent + "    " + call + "\n"));
+            else
+                changes.Add(new TextChange(new TextSpan(body.CloseBraceToken.SpanStart, 0), call + " "));
+        }
+        else if (existing?.ExpressionBody is { } arrow)
+        {
+            var end = existing.SemicolonToken.Span.End;
+            changes.Add(new TextChange(TextSpan.FromBounds(arrow.SpanStart, end), "{ " + arrow.Expression + "; " + call + " }"));
+        }
+        else
+        {
+            var closeLine = text.Lines.GetLineFromPosition(type.CloseBraceToken.SpanStart);
+            var line = indent + "public void Dispose() => " + member + "?.Dispose();\n";
+            changes.Add(closeLine.Start + LeadingWhitespace(text, type.CloseBraceToken.SpanStart).Length == type.CloseBraceToken.SpanStart
+                ? new TextChange(new TextSpan(closeLine.Start, 0), line)
+                : new TextChange(new TextSpan(type.CloseBraceToken.SpanStart, 0), "public void Dispose() => " + member + "?.Dispose(); "));
+        }
+        return document.WithText(text.WithChanges(changes));
+    }
+
+    private static string MemberIndent(TypeDeclarationSyntax type, SourceText text) =>
+        type.Members.Count > 0
+            ? LeadingWhitespace(text, type.Members[0].GetFirstToken().SpanStart)
+            : LeadingWhitespace(text, type.SpanStart) + "    ";
+
+    private static string LeadingWhitespace(SourceText text, int position)
+    {
+        var line = text.Lines.GetLineFromPosition(position);
+        var s = line.ToString();
+        var n = 0;
+        while (n < s.Length && (s[n] == ' ' || s[n] == '\t'))
+            n++;
+        return s.Substring(0, n);
+    }
+}

@@ -1,0 +1,300 @@
+using Kvm.Analyzers.CodeFixes;
+using Kvm.Analyzers.Tests.Support;
+
+namespace Kvm.Analyzers.Tests;
+
+/// <summary>KVM1006's fixes, one test per shape the rule reports (issue #15: "code fixes that always leave compiling
+/// code"). Each test applies the fix and compiles the result: the fixed state must have no compiler error and no
+/// KVM1006 left (the test framework fails on either).</summary>
+public class HandleLifetimeFixTests
+{
+    [Fact]
+    public Task Local_overwritten_before_disposal_is_disposed_before_the_overwrite() => Verify.Fix<HandleLifetimeRule, DisposeBeforeOverwriteCodeFix>("""
+        class C
+        {
+            void Declared(KvmSystem kvm)
+            {
+                var vm = {|KVM1006:kvm.CreateVm()|};
+                Console.WriteLine(vm.Type);
+                vm = kvm.CreateVm();
+                vm.Dispose();
+            }
+            void Assigned(KvmSystem kvm, bool b)
+            {
+                VmFd vm;
+                vm = {|KVM1006:kvm.CreateVm()|};
+                if (b) vm = kvm.CreateVm();
+                vm.Dispose();
+            }
+            void Nullable(VmFd vm)
+            {
+                var g = vm.GuestMemfd?{|KVM1006:.Create(4096)|};
+                g = vm.GuestMemfd?.Create(8192);
+                g?.Dispose();
+            }
+        }
+        """, """
+        class C
+        {
+            void Declared(KvmSystem kvm)
+            {
+                var vm = kvm.CreateVm();
+                Console.WriteLine(vm.Type);
+                vm.Dispose();
+                vm = kvm.CreateVm();
+                vm.Dispose();
+            }
+            void Assigned(KvmSystem kvm, bool b)
+            {
+                VmFd vm;
+                vm = kvm.CreateVm();
+                if (b) { vm.Dispose(); vm = kvm.CreateVm(); }
+                vm.Dispose();
+            }
+            void Nullable(VmFd vm)
+            {
+                var g = vm.GuestMemfd?.Create(4096);
+                g?.Dispose();
+                g = vm.GuestMemfd?.Create(8192);
+                g?.Dispose();
+            }
+        }
+        """);
+
+    [Fact]
+    public Task A_reassigned_local_gets_no_using_declaration() => Verify.Fix<HandleLifetimeRule, UsingCodeFix>("""
+        class C
+        {
+            void M(KvmSystem kvm)
+            {
+                var vm = {|KVM1006:kvm.CreateVm()|};
+                vm = kvm.CreateVm();
+                vm.Dispose();
+            }
+        }
+        """, """
+        class C
+        {
+            void M(KvmSystem kvm)
+            {
+                var vm = {|KVM1006:kvm.CreateVm()|};
+                vm = kvm.CreateVm();
+                vm.Dispose();
+            }
+        }
+        """);
+
+    [Fact]
+    public Task Assignment_to_an_existing_local_used_only_in_its_block_is_hoisted_into_a_using() => Verify.Fix<HandleLifetimeRule, HoistUsingCodeFix>("""
+        class C
+        {
+            void M(KvmSystem kvm)
+            {
+                VmFd vm;
+                vm = {|KVM1006:kvm.CreateVm()|};
+                Console.WriteLine(vm.Type);
+            }
+        }
+        """, """
+        class C
+        {
+            void M(KvmSystem kvm)
+            {
+                VmFd vm;
+                using var vm2 = kvm.CreateVm();
+                vm = vm2;
+                Console.WriteLine(vm.Type);
+            }
+        }
+        """);
+
+    [Fact]
+    public Task Assignment_in_a_nested_block_is_disposed_after_the_last_use() => Verify.Fix<HandleLifetimeRule, DisposeBeforeOverwriteCodeFix>("""
+        class C
+        {
+            void M(KvmSystem kvm, bool b)
+            {
+                VmFd vm = null!;
+                if (b)
+                {
+                    vm = {|KVM1006:kvm.CreateVm()|};
+                }
+                Console.WriteLine(vm);
+                Console.WriteLine("done");
+            }
+        }
+        """, """
+        class C
+        {
+            void M(KvmSystem kvm, bool b)
+            {
+                VmFd vm = null!;
+                if (b)
+                {
+                    vm = kvm.CreateVm();
+                }
+                Console.WriteLine(vm);
+                vm.Dispose();
+                Console.WriteLine("done");
+            }
+        }
+        """);
+
+    [Fact]
+    public Task Pattern_on_a_creation_is_hoisted() => Verify.Fix<HandleLifetimeRule, HoistUsingCodeFix>("""
+        class C
+        {
+            void M(KvmSystem kvm)
+            {
+                if ({|KVM1006:kvm.CreateVm()|} is { } f)
+                    Console.WriteLine(f.Type);
+                if ({|KVM1006:kvm.CreateVm()|} is VmFd g)
+                    Console.WriteLine(g.Type);
+            }
+        }
+        """, """
+        class C
+        {
+            void M(KvmSystem kvm)
+            {
+                using var vm = kvm.CreateVm();
+                if (vm is { } f)
+                    Console.WriteLine(f.Type);
+                using var vm2 = kvm.CreateVm();
+                if (vm2 is VmFd g)
+                    Console.WriteLine(g.Type);
+            }
+        }
+        """);
+
+    [Fact]
+    public Task A_choice_between_factories_and_a_null_conditional_create_passed_on_are_hoisted() => Verify.Fix<HandleLifetimeRule, HoistUsingCodeFix>("""
+        class C
+        {
+            void M(KvmSystem kvm, KvmSystem other, VmFd vm, bool b)
+            {
+                Console.WriteLine(b ? {|KVM1006:kvm.CreateVm()|} : {|KVM1006:other.CreateVm()|});
+                Console.WriteLine(vm.GuestMemfd?{|KVM1006:.Create(4096)|});
+            }
+        }
+        """, """
+        class C
+        {
+            void M(KvmSystem kvm, KvmSystem other, VmFd vm, bool b)
+            {
+                using var vm2 = b ? kvm.CreateVm() : other.CreateVm();
+                Console.WriteLine(vm2);
+                using var gmem = vm.GuestMemfd?.Create(4096);
+                Console.WriteLine(gmem);
+            }
+        }
+        """);
+
+    [Fact]
+    public Task Dropped_choices_null_conditional_creates_lambdas_and_arrow_bodies_are_disposed_in_place() => Verify.Fix<HandleLifetimeRule, UsingCodeFix>("""
+        class C
+        {
+            void M(KvmSystem kvm, KvmSystem other, VmFd vm, bool b)
+            {
+                _ = b ? {|KVM1006:kvm.CreateVm()|} : null;
+                vm.GuestMemfd?{|KVM1006:.Create(4096)|};
+                _ = vm.GuestMemfd?{|KVM1006:.Create(8192)|};
+                Action a = () => {|KVM1006:kvm.CreateVm()|};
+                a();
+            }
+            void Arrow(KvmSystem kvm) => {|KVM1006:kvm.CreateVm()|};
+        }
+        """, """
+        class C
+        {
+            void M(KvmSystem kvm, KvmSystem other, VmFd vm, bool b)
+            {
+                (b ? kvm.CreateVm() : null)?.Dispose();
+                vm.GuestMemfd?.Create(4096).Dispose();
+                vm.GuestMemfd?.Create(8192).Dispose();
+                Action a = () => kvm.CreateVm().Dispose();
+                a();
+            }
+            void Arrow(KvmSystem kvm) => kvm.CreateVm().Dispose();
+        }
+        """);
+
+    [Fact]
+    public Task Stored_in_a_field_of_a_non_disposable_type_makes_the_type_disposable() => Verify.Fix<HandleLifetimeRule, DisposableOwnerCodeFix>("""
+        class C
+        {
+            VmFd? _vm;
+            void M(KvmSystem kvm) { _vm = {|KVM1006:kvm.CreateVm()|}; }
+        }
+        class D
+        {
+            VmFd? Vm { get; set; }
+            public void Dispose() { Console.WriteLine("bye"); }
+            void M(KvmSystem kvm)
+            {
+                var vm = {|KVM1006:kvm.CreateVm()|};
+                Vm = vm;
+            }
+        }
+        class E
+        {
+            VmFd? _vm;
+            public void Dispose() => Console.WriteLine("bye");
+            void M(KvmSystem kvm) => _vm = {|KVM1006:kvm.CreateVm()|};
+        }
+        """, """
+        class C : IDisposable
+        {
+            VmFd? _vm;
+            void M(KvmSystem kvm) { _vm = kvm.CreateVm(); }
+            public void Dispose() => _vm?.Dispose();
+        }
+        class D : IDisposable
+        {
+            VmFd? Vm { get; set; }
+            public void Dispose() { Console.WriteLine("bye"); Vm?.Dispose(); }
+            void M(KvmSystem kvm)
+            {
+                var vm = kvm.CreateVm();
+                Vm = vm;
+            }
+        }
+        class E : IDisposable
+        {
+            VmFd? _vm;
+            public void Dispose() { Console.WriteLine("bye"); _vm?.Dispose(); }
+            void M(KvmSystem kvm) => _vm = kvm.CreateVm();
+        }
+        """);
+
+    [Fact]
+    public Task Fix_all_hoists_every_creation_in_the_document_and_compiles() => Verify.Fix<HandleLifetimeRule, HoistUsingCodeFix>("""
+        class C
+        {
+            void M(KvmSystem kvm, KvmSystem other, bool b)
+            {
+                Console.WriteLine({|KVM1006:kvm.CreateVm()|});
+                Console.WriteLine({|KVM1006:KvmSystem.Open()|}.Capabilities.Check(KvmCap.KVM_CAP_GUEST_MEMFD));
+                Console.WriteLine(b ? {|KVM1006:kvm.CreateVm()|} : {|KVM1006:other.CreateVm()|});
+                if ({|KVM1006:kvm.CreateVm()|} is { } f)
+                    Console.WriteLine(f.Type);
+            }
+        }
+        """, """
+        class C
+        {
+            void M(KvmSystem kvm, KvmSystem other, bool b)
+            {
+                using var vm = kvm.CreateVm();
+                Console.WriteLine(vm);
+                using var kvm2 = KvmSystem.Open();
+                Console.WriteLine(kvm2.Capabilities.Check(KvmCap.KVM_CAP_GUEST_MEMFD));
+                using var vm2 = b ? kvm.CreateVm() : other.CreateVm();
+                Console.WriteLine(vm2);
+                using var vm3 = kvm.CreateVm();
+                if (vm3 is { } f)
+                    Console.WriteLine(f.Type);
+            }
+        }
+        """);
+}
