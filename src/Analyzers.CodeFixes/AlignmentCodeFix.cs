@@ -33,23 +33,24 @@ public sealed class AlignmentCodeFix : CodeFixProvider
                 root.FindNode(d.Location.SourceSpan, getInnermostNodeForTie: true) is not ExpressionSyntax expr)
                 continue;
             var up = d.Properties.TryGetValue(AlignmentRule.RoundKey, out var round) && round == "up";
-            var hex = expr.ToString().TrimStart('(').StartsWith("0x", System.StringComparison.OrdinalIgnoreCase) ||
-                      expr is not LiteralExpressionSyntax;
-            var text = hex ? "0x" + aligned.ToString("X", CultureInfo.InvariantCulture) : aligned.ToString(CultureInfo.InvariantCulture);
-            var title = up
-                ? $"Round the size up to the next page boundary ({text})"
-                : $"Round the address down to its page boundary ({text})";
             // A named constant declared in this file: fix the constant, not this use of it.
             var model = await context.Document.GetSemanticModelAsync(context.CancellationToken).ConfigureAwait(false);
             var target = expr;
+            var where = "";
             var symbol = model?.GetSymbolInfo(expr, context.CancellationToken).Symbol;
             if (symbol is IFieldSymbol { IsConst: true } or ILocalSymbol { IsConst: true } or IFieldSymbol { IsStatic: true, IsReadOnly: true } &&
                 symbol.DeclaringSyntaxReferences.Length == 1 && symbol.DeclaringSyntaxReferences[0].SyntaxTree == root.SyntaxTree &&
                 symbol.DeclaringSyntaxReferences[0].GetSyntax(context.CancellationToken) is VariableDeclaratorSyntax { Initializer.Value: { } init })
             {
                 target = init;
-                title += symbol is IFieldSymbol { IsConst: false } ? $" in the static readonly field '{symbol.Name}'" : $" in the constant '{symbol.Name}'";
+                where = symbol is IFieldSymbol { IsConst: false } ? $" in the static readonly field '{symbol.Name}'" : $" in the constant '{symbol.Name}'";
             }
+            var hex = target.ToString().TrimStart('(').StartsWith("0x", System.StringComparison.OrdinalIgnoreCase) ||
+                      target is not LiteralExpressionSyntax;
+            var text = hex ? "0x" + aligned.ToString("X", CultureInfo.InvariantCulture) : aligned.ToString(CultureInfo.InvariantCulture);
+            var title = (up
+                ? $"Round the size up to the next page boundary ({text})"
+                : $"Round the address down to its page boundary ({text})") + where;
             context.RegisterCodeFix(CodeAction.Create(title, _ =>
             {
                 var literal = SyntaxFactory.ParseExpression(text).WithTriviaFrom(target);

@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Composition;
 using System.Linq;
@@ -81,30 +82,33 @@ public sealed class InPlaceConversionCodeFix : CodeFixProvider
         if (host is null)
             return document;
         var text = await document.GetTextAsync(ct).ConfigureAwait(false);
+        const string Disable = "#pragma warning disable KVMEXP001\n", Restore = "#pragma warning restore KVMEXP001\n";
         var first = host.GetFirstToken();
+        var last = host.GetLastToken();
         var line = text.Lines.GetLineFromPosition(first.SpanStart);
-        var indent = new string(' ', first.SpanStart - line.Start);
-        var ownLine = string.IsNullOrWhiteSpace(text.ToString(Microsoft.CodeAnalysis.Text.TextSpan.FromBounds(line.Start, first.SpanStart)));
-        var leading = host.GetLeadingTrivia();
-        if (!ownLine)
+        var before = text.ToString(Microsoft.CodeAnalysis.Text.TextSpan.FromBounds(line.Start, first.SpanStart));
+        var outer = before.Substring(0, before.Length - before.TrimStart().Length);
+        var changes = new List<Microsoft.CodeAnalysis.Text.TextChange>();
+        var ownLine = before.Trim().Length == 0;
+        if (ownLine)
+            changes.Add(new Microsoft.CodeAnalysis.Text.TextChange(new Microsoft.CodeAnalysis.Text.TextSpan(line.Start, 0), Disable));
+        else
         {
-            // Start a new line for the directive and indent the statement one level below the line it shared.
-            var shared = text.ToString(Microsoft.CodeAnalysis.Text.TextSpan.FromBounds(line.Start, first.SpanStart));
-            indent = new string(' ', shared.Length - shared.TrimStart().Length + 4);
-            leading = SyntaxFactory.TriviaList(SyntaxFactory.EndOfLine("\n"), SyntaxFactory.Whitespace(indent));
+            // The statement shares its line (`if (ok) vm.MemoryAttributes!.Set(…);`): break the line after what precedes
+            // it, put the directive on a line of its own and indent the statement one level further.
+            var prev = first.GetPreviousToken();
+            changes.Add(new Microsoft.CodeAnalysis.Text.TextChange(Microsoft.CodeAnalysis.Text.TextSpan.FromBounds(prev.Span.End, first.SpanStart),
+                "\n" + Disable + outer + "    "));
         }
-        var disable = SyntaxFactory.ParseLeadingTrivia("#pragma warning disable KVMEXP001\n");
-        var restore = SyntaxFactory.ParseLeadingTrivia("#pragma warning restore KVMEXP001\n");
-        var trailing = host.GetTrailingTrivia();
-        var endsLine = trailing.Any(SyntaxKind.EndOfLineTrivia);
-        if (!endsLine)
-            trailing = SyntaxFactory.TriviaList(SyntaxFactory.EndOfLine("\n"));
-        var beforeIndent = ownLine ? leading : SyntaxFactory.TriviaList(leading[0]);
-        var afterIndent = ownLine ? SyntaxFactory.TriviaList() : SyntaxFactory.TriviaList(leading[1]);
-        var newLeading = ownLine ? leading.InsertRange(0, disable) : beforeIndent.AddRange(disable).AddRange(afterIndent);
-        var wrapped = host.WithLeadingTrivia(newLeading).WithTrailingTrivia(endsLine
-            ? trailing.AddRange(restore)
-            : trailing.AddRange(restore).Add(SyntaxFactory.Whitespace(ownLine ? indent : indent.Substring(0, indent.Length - 4))));
-        return document.WithSyntaxRoot(root.ReplaceNode(host, wrapped));
+        var lastLine = text.Lines.GetLineFromPosition(last.Span.End);
+        var rest = text.ToString(Microsoft.CodeAnalysis.Text.TextSpan.FromBounds(last.Span.End, lastLine.End));
+        if (rest.Trim().Length == 0)
+            changes.Add(new Microsoft.CodeAnalysis.Text.TextChange(
+                Microsoft.CodeAnalysis.Text.TextSpan.FromBounds(last.Span.End, lastLine.EndIncludingLineBreak), "\n" + Restore));
+        else
+            changes.Add(new Microsoft.CodeAnalysis.Text.TextChange(
+                Microsoft.CodeAnalysis.Text.TextSpan.FromBounds(last.Span.End, last.Span.End + rest.Length - rest.TrimStart().Length),
+                "\n" + Restore + outer));
+        return document.WithText(text.WithChanges(changes));
     }
 }
