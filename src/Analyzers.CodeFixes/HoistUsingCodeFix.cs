@@ -18,9 +18,11 @@ namespace Kvm.Analyzers.CodeFixes;
 /// (<c>if (kvm.CreateVm() is { } vm)</c>), or assigned to an existing local that is used only inside the block of
 /// the assignment (<c>vm = kvm.CreateVm();</c>). The fix moves the creation (or a choice between two factories,
 /// <c>b ? x.Create() : y.Create()</c>, or a <c>?.Create</c>) into a <c>using var</c> declared just before the
-/// statement, so it is disposed at the end of the block, and uses the new local in its place. Offered only when the statement sits directly in a block and is not a loop (whose
-/// condition would run the creation once instead of per iteration), and the creation reads nothing declared in
-/// the statement itself. The creation then runs before the statement's other sub-expressions.</summary>
+/// statement, so it is disposed at the end of the block, and uses the new local in its place; a statement embedded
+/// in an <c>if</c>/<c>else</c>, a loop body, <c>using</c>, <c>lock</c> or <c>fixed</c> gets braces around the two.
+/// Offered only when the statement is not a loop (whose condition would run the creation once instead of per
+/// iteration), is not in an expression-bodied lambda, and the creation reads nothing declared in the statement
+/// itself. The creation then runs before the statement's other sub-expressions.</summary>
 [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(HoistUsingCodeFix)), Shared]
 public sealed class HoistUsingCodeFix : CodeFixProvider
 {
@@ -103,7 +105,9 @@ public sealed class HoistUsingCodeFix : CodeFixProvider
                 return null;
             if (n is StatementSyntax s)
             {
-                if (s.Parent is not BlockSyntax || s is WhileStatementSyntax or DoStatementSyntax or ForStatementSyntax or ForEachStatementSyntax)
+                if (s is WhileStatementSyntax or DoStatementSyntax or ForStatementSyntax or ForEachStatementSyntax ||
+                    s.Parent is not (BlockSyntax or IfStatementSyntax or ElseClauseSyntax or WhileStatementSyntax or DoStatementSyntax or
+                        ForStatementSyntax or ForEachStatementSyntax or UsingStatementSyntax or LockStatementSyntax or FixedStatementSyntax))
                     return null;
                 foreach (var id in outer.DescendantNodes().OfType<IdentifierNameSyntax>())
                     if (model.GetSymbolInfo(id, ct).Symbol is ILocalSymbol local &&
@@ -141,8 +145,8 @@ public sealed class HoistUsingCodeFix : CodeFixProvider
     private static Task<Document> HoistAsync(Document document, SyntaxNode root, SemanticModel model, ExpressionSyntax created,
         StatementSyntax statement, CancellationToken ct)
     {
-        var block = (BlockSyntax)statement.Parent!;
-        var name = FreshName(BaseName(model.GetTypeInfo(created, ct).Type), model, block, statement.SpanStart);
+        var scope = (SyntaxNode?)(statement.Parent as BlockSyntax) ?? statement.FirstAncestorOrSelf<BlockSyntax>() ?? (SyntaxNode)statement;
+        var name = FreshName(BaseName(model.GetTypeInfo(created, ct).Type), model, scope, statement.SpanStart);
         var declaration = SyntaxFactory.LocalDeclarationStatement(
                 SyntaxFactory.VariableDeclaration(SyntaxFactory.IdentifierName("var"),
                     SyntaxFactory.SingletonSeparatedList(SyntaxFactory.VariableDeclarator(name)
@@ -152,6 +156,15 @@ public sealed class HoistUsingCodeFix : CodeFixProvider
             .WithLeadingTrivia(statement.GetLeadingTrivia())
             .WithTrailingTrivia(statement.GetTrailingTrivia()); // the statement's own end of line
         var rewritten = statement.ReplaceNode(created, SyntaxFactory.IdentifierName(name).WithTriviaFrom(created));
+        if (statement.Parent is not BlockSyntax block)
+        {
+            // An embedded statement (`if (b) Console.WriteLine(kvm.CreateVm());`, a loop body, an `else if`): both go
+            // into a new block in its place, so the handle lives (and is created) exactly as often as the statement runs.
+            var wrapped = SyntaxFactory.Block(declaration.WithoutLeadingTrivia(), rewritten.WithoutLeadingTrivia())
+                .WithLeadingTrivia(statement.GetLeadingTrivia()).WithTrailingTrivia(statement.GetTrailingTrivia())
+                .WithAdditionalAnnotations(Microsoft.CodeAnalysis.Formatting.Formatter.Annotation);
+            return Task.FromResult(document.WithSyntaxRoot(root.ReplaceNode(statement, wrapped)));
+        }
         var newBlock = block.WithStatements(block.Statements.ReplaceRange(statement, new[] { declaration, rewritten }));
         return Task.FromResult(document.WithSyntaxRoot(root.ReplaceNode(block, newBlock)));
     }
@@ -169,7 +182,7 @@ public sealed class HoistUsingCodeFix : CodeFixProvider
     };
 
     // Unused in the enclosing scopes and anywhere in the block (a later or nested declaration would clash).
-    private static string FreshName(string baseName, SemanticModel model, BlockSyntax block, int position)
+    private static string FreshName(string baseName, SemanticModel model, SyntaxNode block, int position)
     {
         var taken = new HashSet<string>(block.DescendantTokens().Where(t => t.IsKind(SyntaxKind.IdentifierToken)).Select(t => t.ValueText));
         for (var i = 1; ; i++)

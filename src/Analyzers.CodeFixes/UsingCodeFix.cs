@@ -30,6 +30,24 @@ public sealed class UsingCodeFix : CodeFixProvider
     /// void lambda or of an expression-bodied void member. Returns the node to replace and the landing expression.</summary>
     private static (SyntaxNode Replace, ExpressionSyntax Landing)? Dropped(SyntaxNode node)
     {
+        if (Landing(node) is not { } landing)
+            return null;
+        if (!Choices.OnlyCreatedOrNull(landing))
+            return null;
+        return landing.Parent switch
+        {
+            ExpressionStatementSyntax => (landing, landing),
+            AssignmentExpressionSyntax { Left: IdentifierNameSyntax { Identifier.ValueText: "_" }, Parent: ExpressionStatementSyntax } a
+                when a.Right == landing => (a, landing),
+            LambdaExpressionSyntax l when l.ExpressionBody == landing => (landing, landing),
+            ArrowExpressionClauseSyntax => (landing, landing),
+            _ => null,
+        };
+    }
+
+    /// <summary>The expression the created value lands in: the creation itself, or the choice or <c>?.</c> around it.</summary>
+    private static ExpressionSyntax? Landing(SyntaxNode node)
+    {
         if (node is not InvocationExpressionSyntax created)
             return null;
         ExpressionSyntax landing = created;
@@ -55,15 +73,7 @@ public sealed class UsingCodeFix : CodeFixProvider
             }
             break;
         }
-        return landing.Parent switch
-        {
-            ExpressionStatementSyntax => (landing, landing),
-            AssignmentExpressionSyntax { Left: IdentifierNameSyntax { Identifier.ValueText: "_" }, Parent: ExpressionStatementSyntax } a
-                when a.Right == landing => (a, landing),
-            LambdaExpressionSyntax l when l.ExpressionBody == landing => (landing, landing),
-            ArrowExpressionClauseSyntax => (landing, landing),
-            _ => null,
-        };
+        return landing;
     }
 
     /// <summary><c>x.Dispose()</c> for a plain call, <c>a?.Create(…).Dispose()</c> inside a null-conditional access,
@@ -75,6 +85,10 @@ public sealed class UsingCodeFix : CodeFixProvider
             return SyntaxFactory.ParseExpression(bare.ToFullString() + ".Dispose()");
         return SyntaxFactory.ParseExpression("(" + bare.ToFullString() + ")?.Dispose()");
     }
+
+    private static bool MentionedOutside(SwitchSectionSyntax section, string name) =>
+        section.Parent is SwitchStatementSyntax sw && sw.Sections.Where(x => x != section)
+            .Any(x => x.DescendantNodes().OfType<IdentifierNameSyntax>().Any(i => i.Identifier.ValueText == name));
 
     /// <summary>True when the local is written or passed by reference anywhere in <paramref name="scope"/>: a
     /// <c>using</c> local is read-only, so the declaration fix would not compile.</summary>
@@ -119,17 +133,30 @@ public sealed class UsingCodeFix : CodeFixProvider
             }
             var decl = node.FirstAncestorOrSelf<LocalDeclarationStatementSyntax>();
             if (decl is null || decl.UsingKeyword != default || decl.IsConst || decl.Declaration.Variables.Count != 1 ||
-                decl.Declaration.Variables[0].Initializer?.Value is not { } value || !value.Span.Contains(node.Span) ||
-                decl.Parent is not (BlockSyntax or GlobalStatementSyntax) || d.Properties.ContainsKey(HandleLifetimeRule.OverwrittenKey) ||
+                decl.Declaration.Variables[0].Initializer?.Value is not { } value || Landing(node) != value ||
+                !Choices.OnlyCreatedOrNull(value) ||
+                decl.Parent is not (BlockSyntax or GlobalStatementSyntax or SwitchSectionSyntax) || d.Properties.ContainsKey(HandleLifetimeRule.OverwrittenKey) ||
                 d.Properties.ContainsKey(HandleLifetimeRule.StoredInKey) ||
                 WrittenLater(decl.Parent.Parent ?? decl.Parent, decl.Declaration.Variables[0].Identifier.ValueText))
                 continue;
+            if (decl.Parent is SwitchSectionSyntax section && MentionedOutside(section, decl.Declaration.Variables[0].Identifier.ValueText))
+                continue; // a switch section's local is in scope in every section: braces would hide it from the others
             context.RegisterCodeFix(CodeAction.Create(Title, _ =>
             {
                 var leading = decl.GetLeadingTrivia();
                 var updated = decl.WithoutLeadingTrivia()
                     .WithUsingKeyword(SyntaxFactory.Token(SyntaxKind.UsingKeyword).WithTrailingTrivia(SyntaxFactory.Space))
                     .WithLeadingTrivia(leading);
+                if (decl.Parent is SwitchSectionSyntax sec)
+                {
+                    // `using var` may not stand directly in a switch section (CS8647): the section's statements get braces.
+                    var statements = sec.Statements.Replace(decl, updated);
+                    var lastTrivia = statements.Last().GetTrailingTrivia();
+                    statements = statements.Replace(statements.Last(), statements.Last().WithoutTrailingTrivia());
+                    var block = SyntaxFactory.Block(statements).WithTrailingTrivia(lastTrivia)
+                        .WithAdditionalAnnotations(Microsoft.CodeAnalysis.Formatting.Formatter.Annotation);
+                    return Task.FromResult(context.Document.WithSyntaxRoot(root.ReplaceNode(sec, sec.WithStatements(SyntaxFactory.SingletonList<StatementSyntax>(block)))));
+                }
                 return Task.FromResult(context.Document.WithSyntaxRoot(root.ReplaceNode(decl, updated)));
             }, equivalenceKey: Descriptors.UndisposedHandleId), d);
         }

@@ -297,4 +297,125 @@ public class HandleLifetimeFixTests
             }
         }
         """);
+
+    [Fact]
+    public Task Declaration_in_a_switch_section_gets_braces_and_a_using() => Verify.Fix<HandleLifetimeRule, UsingCodeFix>("""
+        class C
+        {
+            void M(KvmSystem kvm, int n)
+            {
+                switch (n)
+                {
+                    case 1:
+                        var vm = {|KVM1006:kvm.CreateVm()|};
+                        Console.WriteLine(vm.Type);
+                        break;
+                    default:
+                        break;
+                }
+            }
+        }
+        """, """
+        class C
+        {
+            void M(KvmSystem kvm, int n)
+            {
+                switch (n)
+                {
+                    case 1:
+                        {
+                            using var vm = kvm.CreateVm();
+                            Console.WriteLine(vm.Type);
+                            break;
+                        }
+                    default:
+                        break;
+                }
+            }
+        }
+        """);
+
+    [Fact]
+    public Task Embedded_statements_and_else_if_get_braces_around_the_hoist() => Verify.Fix<HandleLifetimeRule, HoistUsingCodeFix>("""
+        class C
+        {
+            void M(KvmSystem kvm, bool b, int n)
+            {
+                if (b)
+                    Console.WriteLine({|KVM1006:kvm.CreateVm()|});
+                else if ({|KVM1006:kvm.CreateVm()|} is { } f)
+                    Console.WriteLine(f.Type);
+                for (var i = 0; i < n; i++)
+                    Console.WriteLine({|KVM1006:kvm.CreateVm()|});
+            }
+        }
+        """, """
+        class C
+        {
+            void M(KvmSystem kvm, bool b, int n)
+            {
+                if (b)
+                {
+                    using var vm = kvm.CreateVm();
+                    Console.WriteLine(vm);
+                }
+                else
+                {
+                    using var vm2 = kvm.CreateVm();
+                    if (vm2 is { } f)
+                        Console.WriteLine(f.Type);
+                }
+                for (var i = 0; i < n; i++)
+                {
+                    using var vm3 = kvm.CreateVm();
+                    Console.WriteLine(vm3);
+                }
+            }
+        }
+        """);
+
+    [Fact]
+    public Task No_fix_disposes_what_the_method_does_not_own_or_what_is_not_the_handle() => Task.WhenAll(
+        Verify.Fix<HandleLifetimeRule, UsingCodeFix>("""
+            class C
+            {
+                void M(KvmSystem kvm, VmFd existing, bool b)
+                {
+                    _ = b ? existing : {|KVM1006:kvm.CreateVm()|};
+                    var vm = b ? existing : {|KVM1006:kvm.CreateVm()|};
+                    var text = Describe({|KVM1006:kvm.CreateVm()|});
+                    Console.WriteLine(vm.Type + text);
+                }
+                static string Describe(VmFd vm) => vm.Type.ToString();
+            }
+            """, """
+            class C
+            {
+                void M(KvmSystem kvm, VmFd existing, bool b)
+                {
+                    _ = b ? existing : {|KVM1006:kvm.CreateVm()|};
+                    var vm = b ? existing : {|KVM1006:kvm.CreateVm()|};
+                    var text = Describe({|KVM1006:kvm.CreateVm()|});
+                    Console.WriteLine(vm.Type + text);
+                }
+                static string Describe(VmFd vm) => vm.Type.ToString();
+            }
+            """),
+        Verify.Fix<HandleLifetimeRule, HoistUsingCodeFix>("""
+            class C
+            {
+                void M(KvmSystem kvm, VmFd existing, bool b)
+                {
+                    Console.WriteLine(b ? existing : {|KVM1006:kvm.CreateVm()|});
+                }
+            }
+            """, """
+            class C
+            {
+                void M(KvmSystem kvm, VmFd existing, bool b)
+                {
+                    Console.WriteLine(b ? existing : {|KVM1006:kvm.CreateVm()|});
+                }
+            }
+            """));
 }
