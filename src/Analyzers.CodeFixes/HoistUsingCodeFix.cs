@@ -76,7 +76,7 @@ public sealed class HoistUsingCodeFix : CodeFixProvider
 
     /// <summary>The value to hoist (the creation, or the choice or <c>?.</c> it sits in) and the statement to put the
     /// <c>using var</c> before, or null when no hoist is right.</summary>
-    private static (ExpressionSyntax Value, StatementSyntax Statement)? Hoistable(InvocationExpressionSyntax created, SemanticModel model, CancellationToken ct)
+    private static (ExpressionSyntax Value, SyntaxNode Statement)? Hoistable(InvocationExpressionSyntax created, SemanticModel model, CancellationToken ct)
     {
         ExpressionSyntax outer = created;
         while (true)
@@ -101,6 +101,10 @@ public sealed class HoistUsingCodeFix : CodeFixProvider
             return null;
         for (var n = outer.Parent; n is not null; n = n.Parent)
         {
+            // An expression-bodied lambda: its body becomes a block holding the using (not for async lambdas, whose
+            // `return await …` would not compile when they return a bare Task).
+            if (n is LambdaExpressionSyntax { ExpressionBody: { } body, AsyncKeyword.RawKind: 0 } lambda && body.Span.Contains(outer.Span))
+                return (outer, lambda);
             if (n is AnonymousFunctionExpressionSyntax or LocalFunctionStatementSyntax)
                 return null;
             if (n is StatementSyntax s)
@@ -143,8 +147,11 @@ public sealed class HoistUsingCodeFix : CodeFixProvider
     }
 
     private static Task<Document> HoistAsync(Document document, SyntaxNode root, SemanticModel model, ExpressionSyntax created,
-        StatementSyntax statement, CancellationToken ct)
+        SyntaxNode host, CancellationToken ct)
     {
+        if (host is LambdaExpressionSyntax lambda)
+            return Task.FromResult(document.WithSyntaxRoot(root.ReplaceNode(lambda, HoistInLambda(lambda, model, created, ct))));
+        var statement = (StatementSyntax)host;
         var scope = (SyntaxNode?)(statement.Parent as BlockSyntax) ?? statement.FirstAncestorOrSelf<BlockSyntax>() ?? (SyntaxNode)statement;
         var name = FreshName(BaseName(model.GetTypeInfo(created, ct).Type), model, scope, statement.SpanStart);
         var declaration = SyntaxFactory.LocalDeclarationStatement(
@@ -167,6 +174,22 @@ public sealed class HoistUsingCodeFix : CodeFixProvider
         }
         var newBlock = block.WithStatements(block.Statements.ReplaceRange(statement, new[] { declaration, rewritten }));
         return Task.FromResult(document.WithSyntaxRoot(root.ReplaceNode(block, newBlock)));
+    }
+
+    /// <summary><c>() =&gt; Use(kvm.CreateVm())</c> becomes <c>() =&gt; { using var vm = kvm.CreateVm(); Use(vm); }</c>
+    /// (<c>return Use(vm);</c> when the lambda returns a value).</summary>
+    private static LambdaExpressionSyntax HoistInLambda(LambdaExpressionSyntax lambda, SemanticModel model, ExpressionSyntax created, CancellationToken ct)
+    {
+        var body = lambda.ExpressionBody!;
+        var name = FreshName(BaseName(model.GetTypeInfo(created, ct).Type), model, lambda, body.SpanStart);
+        var declaration = SyntaxFactory.ParseStatement($"using var {name} = {created.WithoutTrivia().ToFullString()};");
+        var rewritten = body.ReplaceNode(created, SyntaxFactory.IdentifierName(name).WithTriviaFrom(created)).WithoutTrivia();
+        StatementSyntax use = model.GetSymbolInfo(lambda, ct).Symbol is IMethodSymbol { ReturnsVoid: true }
+            ? SyntaxFactory.ExpressionStatement(rewritten)
+            : SyntaxFactory.ReturnStatement(rewritten);
+        var block = SyntaxFactory.Block(declaration, use.NormalizeWhitespace()).NormalizeWhitespace(indentation: "", eol: " ", elasticTrivia: false)
+            .WithTriviaFrom(body);
+        return lambda.WithExpressionBody(null).WithBody(block);
     }
 
     private static string BaseName(ITypeSymbol? type) => type?.Name switch

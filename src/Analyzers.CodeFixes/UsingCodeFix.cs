@@ -11,7 +11,8 @@ using Microsoft.CodeAnalysis.CSharp.Syntax;
 namespace Kvm.Analyzers.CodeFixes;
 
 /// <summary>KVM1006: turns <c>var x = sdk.Create...();</c> into <c>using var x = ...;</c> (disposed at the end of the
-/// enclosing block). Offered only for a single-variable local declaration directly in a block or at top level whose
+/// enclosing block); a declaration of several variables is split first, so only the leaked one becomes a using, and a
+/// declaration in a switch section gets braces. Offered for a local declaration in a block, at top level or in a switch section whose
 /// local is never written again (a <c>using</c> local is read-only: <see cref="DisposeBeforeOverwriteCodeFix"/> covers
 /// a reassigned local) and not stored in a member of a non-disposable type (<see cref="DisposableOwnerCodeFix"/>).
 /// A handle dropped where it is created (an expression statement, <c>_ = …</c>, a void lambda or expression-bodied
@@ -132,14 +133,39 @@ public sealed class UsingCodeFix : CodeFixProvider
                 continue;
             }
             var decl = node.FirstAncestorOrSelf<LocalDeclarationStatementSyntax>();
-            if (decl is null || decl.UsingKeyword != default || decl.IsConst || decl.Declaration.Variables.Count != 1 ||
-                decl.Declaration.Variables[0].Initializer?.Value is not { } value || Landing(node) != value ||
+            var declarator = node.FirstAncestorOrSelf<VariableDeclaratorSyntax>();
+            if (decl is null || declarator is null || decl.UsingKeyword != default || decl.IsConst ||
+                declarator.Initializer?.Value is not { } value || Landing(node) != value ||
                 !Choices.OnlyCreatedOrNull(value) ||
                 decl.Parent is not (BlockSyntax or GlobalStatementSyntax or SwitchSectionSyntax) || d.Properties.ContainsKey(HandleLifetimeRule.OverwrittenKey) ||
                 d.Properties.ContainsKey(HandleLifetimeRule.StoredInKey) ||
-                WrittenLater(decl.Parent.Parent ?? decl.Parent, decl.Declaration.Variables[0].Identifier.ValueText))
+                WrittenLater(decl.Parent.Parent ?? decl.Parent, declarator.Identifier.ValueText))
                 continue;
-            if (decl.Parent is SwitchSectionSyntax section && MentionedOutside(section, decl.Declaration.Variables[0].Identifier.ValueText))
+            if (decl.Declaration.Variables.Count > 1)
+            {
+                if (decl.Parent is not BlockSyntax block)
+                    continue;
+                // `VmFd a = kvm.CreateVm(), b = Other();`: one declaration per variable, in order, and only the leaked one
+                // becomes a using (a using of the whole list would also dispose what the others hold).
+                context.RegisterCodeFix(CodeAction.Create(Title, _ =>
+                {
+                    var indent = decl.GetLeadingTrivia().Where(t => t.IsKind(SyntaxKind.WhitespaceTrivia));
+                    var split = decl.Declaration.Variables.Select((v, i) =>
+                    {
+                        var one = decl.WithDeclaration(decl.Declaration.WithVariables(SyntaxFactory.SingletonSeparatedList(v.WithoutTrivia())))
+                            .WithLeadingTrivia(i == 0 ? decl.GetLeadingTrivia() : SyntaxFactory.TriviaList(indent))
+                            .WithTrailingTrivia(decl.GetTrailingTrivia());
+                        return v == declarator
+                            ? one.WithoutLeadingTrivia().WithUsingKeyword(SyntaxFactory.Token(SyntaxKind.UsingKeyword).WithTrailingTrivia(SyntaxFactory.Space))
+                                .WithLeadingTrivia(one.GetLeadingTrivia())
+                            : one;
+                    });
+                    var newBlock = block.WithStatements(block.Statements.ReplaceRange(decl, split));
+                    return Task.FromResult(context.Document.WithSyntaxRoot(root.ReplaceNode(block, newBlock)));
+                }, equivalenceKey: Descriptors.UndisposedHandleId), d);
+                continue;
+            }
+            if (decl.Parent is SwitchSectionSyntax section && MentionedOutside(section, declarator.Identifier.ValueText))
                 continue; // a switch section's local is in scope in every section: braces would hide it from the others
             context.RegisterCodeFix(CodeAction.Create(Title, _ =>
             {

@@ -418,4 +418,55 @@ public class HandleLifetimeFixTests
                 }
             }
             """));
+
+    [Fact]
+    public Task A_declaration_of_several_variables_is_split_and_only_the_leaked_one_is_a_using() => Verify.Fix<HandleLifetimeRule, UsingCodeFix>("""
+        class C
+        {
+            VmFd M(KvmSystem kvm)
+            {
+                VmFd a = {|KVM1006:kvm.CreateVm()|}, b = kvm.CreateVm();
+                Console.WriteLine(a.Type);
+                return b;
+            }
+        }
+        """, """
+        class C
+        {
+            VmFd M(KvmSystem kvm)
+            {
+                using VmFd a = kvm.CreateVm();
+                VmFd b = kvm.CreateVm();
+                Console.WriteLine(a.Type);
+                return b;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task A_creation_in_an_expression_bodied_lambda_is_hoisted_into_a_block_body() => Verify.Fix<HandleLifetimeRule, HoistUsingCodeFix>("""
+        class C
+        {
+            void M(KvmSystem kvm)
+            {
+                Action print = () => Console.WriteLine({|KVM1006:kvm.CreateVm()|});
+                Func<string> describe = () => Describe({|KVM1006:kvm.CreateVm()|});
+                print();
+                Console.WriteLine(describe());
+            }
+            static string Describe(VmFd vm) => vm.Type.ToString();
+        }
+        """, """
+        class C
+        {
+            void M(KvmSystem kvm)
+            {
+                Action print = () => { using var vm = kvm.CreateVm(); Console.WriteLine(vm); };
+                Func<string> describe = () => { using var vm = kvm.CreateVm(); return Describe(vm); };
+                print();
+                Console.WriteLine(describe());
+            }
+            static string Describe(VmFd vm) => vm.Type.ToString();
+        }
+        """);
 }
