@@ -16,14 +16,52 @@ namespace Kvm.Analyzers.CodeFixes;
 /// <summary>KVM1006 for a handle stored in a field or property of the containing type when that type is not
 /// disposable (nothing would ever dispose the member): the fix makes the type implement <c>IDisposable</c> and
 /// disposes the member in its <c>Dispose()</c> — a line added to an existing public parameterless <c>void Dispose()</c>,
-/// or a new <c>public void Dispose() =&gt; member?.Dispose();</c>. Not offered when the member is declared in another
+/// or a new <c>public void Dispose() =&gt; member?.Dispose();</c>. The type's other members assigned straight from an
+/// SDK factory are disposed too (once the type is disposable the rule counts their stores as handed on). Not offered when the member is declared in another
 /// type or an existing <c>Dispose()</c> could not implement the interface (not public, static, or not void).</summary>
 [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(DisposableOwnerCodeFix)), Shared]
 public sealed class DisposableOwnerCodeFix : CodeFixProvider
 {
     public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create(Descriptors.UndisposedHandleId);
 
-    public override FixAllProvider GetFixAllProvider() => WellKnownFixAllProviders.BatchFixer;
+    /// <summary>Fix-all edits each type once with every member its diagnostics name (a batch of one edit per
+    /// diagnostic would add <c>IDisposable</c> and <c>Dispose()</c> once per member, and conflict).</summary>
+    public override FixAllProvider GetFixAllProvider() => FixAllProvider.Create(FixAllInDocumentAsync);
+
+    private static async Task<Document?> FixAllInDocumentAsync(FixAllContext context, Document document, ImmutableArray<Diagnostic> diagnostics)
+    {
+        var root = await document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
+        var model = await document.GetSemanticModelAsync(context.CancellationToken).ConfigureAwait(false);
+        if (root is null || model is null)
+            return document;
+        var byType = new Dictionary<TypeDeclarationSyntax, List<string>>();
+        foreach (var d in diagnostics)
+        {
+            if (Target(d, root, model, context.CancellationToken) is not var (type, member))
+                continue;
+            if (!byType.TryGetValue(type, out var members))
+                byType[type] = members = new List<string>();
+            if (!members.Contains(member))
+                members.Add(member);
+        }
+        var text = await document.GetTextAsync(context.CancellationToken).ConfigureAwait(false);
+        var changes = new List<TextChange>();
+        foreach (var pair in byType)
+            changes.AddRange(Changes(text, model, pair.Key, pair.Value, context.CancellationToken));
+        return document.WithText(text.WithChanges(changes));
+    }
+
+    /// <summary>The type to make disposable and the member to dispose, or null when the fix does not apply.</summary>
+    private static (TypeDeclarationSyntax Type, string Member)? Target(Diagnostic d, SyntaxNode root, SemanticModel model, CancellationToken ct)
+    {
+        if (!d.Properties.TryGetValue(HandleLifetimeRule.StoredInKey, out var member) || member is null ||
+            root.FindNode(d.Location.SourceSpan, getInnermostNodeForTie: true).FirstAncestorOrSelf<TypeDeclarationSyntax>() is not { } type ||
+            model.GetDeclaredSymbol(type, ct) is not { } symbol ||
+            !symbol.GetMembers(member).Any(m => m is IFieldSymbol or IPropertySymbol) ||
+            ExistingDispose(type) is var (found, usable) && found is not null && !usable)
+            return null;
+        return (type, member);
+    }
 
     public override async Task RegisterCodeFixesAsync(CodeFixContext context)
     {
@@ -33,13 +71,9 @@ public sealed class DisposableOwnerCodeFix : CodeFixProvider
             return;
         foreach (var d in context.Diagnostics)
         {
-            if (!d.Properties.TryGetValue(HandleLifetimeRule.StoredInKey, out var member) || member is null ||
-                root.FindNode(d.Location.SourceSpan, getInnermostNodeForTie: true).FirstAncestorOrSelf<TypeDeclarationSyntax>() is not { } type ||
-                model.GetDeclaredSymbol(type, context.CancellationToken) is not { } symbol ||
-                !symbol.GetMembers(member).Any(m => m is IFieldSymbol or IPropertySymbol) ||
-                ExistingDispose(type) is var (found, usable) && found is not null && !usable)
+            if (Target(d, root, model, context.CancellationToken) is not var (type, member))
                 continue;
-            context.RegisterCodeFix(CodeAction.Create($"Make '{symbol.Name}' IDisposable and dispose '{member}' in Dispose()",
+            context.RegisterCodeFix(CodeAction.Create($"Make '{type.Identifier.ValueText}' IDisposable and dispose '{member}' in Dispose()",
                 ct => RewriteAsync(context.Document, type, member, ct),
                 equivalenceKey: Descriptors.UndisposedHandleId + ".DisposableOwner"), d);
         }
@@ -62,6 +96,38 @@ public sealed class DisposableOwnerCodeFix : CodeFixProvider
     {
         var text = await document.GetTextAsync(ct).ConfigureAwait(false);
         var model = await document.GetSemanticModelAsync(ct).ConfigureAwait(false);
+        return document.WithText(text.WithChanges(Changes(text, model!, type, WithSiblings(type, member, model!, ct), ct)));
+    }
+
+    /// <summary><paramref name="member"/> and the type's other members that are assigned a handle straight from an SDK
+    /// factory (<c>_vcpu = vm.CreateVcpu(0)</c>): once the type is disposable, such a store counts as handed on and is
+    /// no longer reported, so the one fix must dispose them all. A member only ever assigned from elsewhere (a
+    /// borrowed VM passed to the constructor) is left alone.</summary>
+    private static List<string> WithSiblings(TypeDeclarationSyntax type, string member, SemanticModel model, CancellationToken ct)
+    {
+        var names = new List<string> { member };
+        var sdk = model.Compilation.GetTypeByMetadataName("Kvm.VmFd")?.ContainingAssembly;
+        foreach (var a in type.DescendantNodes().OfType<AssignmentExpressionSyntax>())
+        {
+            if (!a.IsKind(SyntaxKind.SimpleAssignmentExpression) || model.GetSymbolInfo(a.Left, ct).Symbol is not { } target ||
+                target is not (IFieldSymbol { IsStatic: false } or IPropertySymbol { IsStatic: false }) ||
+                !SymbolEqualityComparer.Default.Equals(target.ContainingType, model.GetDeclaredSymbol(type, ct)) || names.Contains(target.Name))
+                continue;
+            var value = a.Right;
+            while (value is ParenthesizedExpressionSyntax p)
+                value = p.Expression;
+            if (value is ConditionalAccessExpressionSyntax ca)
+                value = ca.WhenNotNull;
+            if (value is InvocationExpressionSyntax && model.GetSymbolInfo(value, ct).Symbol is IMethodSymbol m && sdk is not null &&
+                SymbolEqualityComparer.Default.Equals(m.ContainingAssembly, sdk) &&
+                m.ReturnType.AllInterfaces.Any(i => i.SpecialType == SpecialType.System_IDisposable))
+                names.Add(target.Name);
+        }
+        return names;
+    }
+
+    private static List<TextChange> Changes(SourceText text, SemanticModel model, TypeDeclarationSyntax type, IReadOnlyList<string> members, CancellationToken ct)
+    {
         var changes = new List<TextChange>();
         var disposable = model is not null && model.LookupNamespacesAndTypes(type.SpanStart, name: "IDisposable")
             .Any(t => t is INamedTypeSymbol { ContainingNamespace.Name: "System", ContainingNamespace.ContainingNamespace.IsGlobalNamespace: true })
@@ -77,7 +143,7 @@ public sealed class DisposableOwnerCodeFix : CodeFixProvider
                 changes.Add(new TextChange(new TextSpan(after, 0), " : " + disposable));
             }
         }
-        var call = member + "?.Dispose();";
+        var call = string.Join(" ", members.Select(m => m + "?.Dispose();"));
         var indent = MemberIndent(type, text);
         var (existing, _) = ExistingDispose(type);
         if (existing?.Body is { } body)
@@ -97,12 +163,13 @@ public sealed class DisposableOwnerCodeFix : CodeFixProvider
         else
         {
             var closeLine = text.Lines.GetLineFromPosition(type.CloseBraceToken.SpanStart);
-            var line = indent + "public void Dispose() => " + member + "?.Dispose();\n";
+            var newBody = members.Count == 1 ? "=> " + call : "{ " + call + " }";
+            var line = indent + "public void Dispose() " + newBody + "\n";
             changes.Add(closeLine.Start + LeadingWhitespace(text, type.CloseBraceToken.SpanStart).Length == type.CloseBraceToken.SpanStart
                 ? new TextChange(new TextSpan(closeLine.Start, 0), line)
-                : new TextChange(new TextSpan(type.CloseBraceToken.SpanStart, 0), "public void Dispose() => " + member + "?.Dispose(); "));
+                : new TextChange(new TextSpan(type.CloseBraceToken.SpanStart, 0), "public void Dispose() " + newBody + " "));
         }
-        return document.WithText(text.WithChanges(changes));
+        return changes;
     }
 
     private static string MemberIndent(TypeDeclarationSyntax type, SourceText text) =>

@@ -469,4 +469,49 @@ public class HandleLifetimeFixTests
             static string Describe(VmFd vm) => vm.Type.ToString();
         }
         """);
+
+    [Fact]
+    public Task Fix_all_makes_an_owner_disposable_once_for_all_its_members() => Verify.Fix<HandleLifetimeRule, DisposableOwnerCodeFix>("""
+        class Machine
+        {
+            VmFd? _vm;
+            VcpuFd? _vcpu;
+            void Start(KvmSystem kvm)
+            {
+                _vm = {|KVM1006:kvm.CreateVm()|};
+                _vcpu = {|KVM1006:_vm.CreateVcpu(0)|};
+            }
+        }
+        """, """
+        class Machine : IDisposable
+        {
+            VmFd? _vm;
+            VcpuFd? _vcpu;
+            void Start(KvmSystem kvm)
+            {
+                _vm = kvm.CreateVm();
+                _vcpu = _vm.CreateVcpu(0);
+            }
+            public void Dispose() { _vm?.Dispose(); _vcpu?.Dispose(); }
+        }
+        """);
+
+    [Fact]
+    public Task A_dropped_choice_between_two_factories_is_disposed_once() => Verify.Fix<HandleLifetimeRule, UsingCodeFix>("""
+        class C
+        {
+            void M(KvmSystem kvm, KvmSystem other, bool b)
+            {
+                _ = b ? {|KVM1006:kvm.CreateVm()|} : {|KVM1006:other.CreateVm()|};
+            }
+        }
+        """, """
+        class C
+        {
+            void M(KvmSystem kvm, KvmSystem other, bool b)
+            {
+                (b ? kvm.CreateVm() : other.CreateVm())?.Dispose();
+            }
+        }
+        """);
 }
