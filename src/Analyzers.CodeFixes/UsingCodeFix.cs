@@ -87,6 +87,16 @@ public sealed class UsingCodeFix : CodeFixProvider
         return SyntaxFactory.ParseExpression("(" + bare.ToFullString() + ")?.Dispose()");
     }
 
+    /// <summary>The <c>for</c> loop whose single-variable initializer is the creation, when the variable is never
+    /// written again (a using statement's variable is read-only).</summary>
+    private static ForStatementSyntax? ForInitializer(SyntaxNode node) =>
+        Landing(node) is { Parent: EqualsValueClauseSyntax { Parent: VariableDeclaratorSyntax v } } value &&
+        v.Initializer!.Value == value && Choices.OnlyCreatedOrNull(value) &&
+        v.Parent is VariableDeclarationSyntax { Variables.Count: 1, Parent: ForStatementSyntax loop } decl && loop.Declaration == decl &&
+        !WrittenLater(loop, v.Identifier.ValueText)
+            ? loop
+            : null;
+
     private static bool MentionedOutside(SwitchSectionSyntax section, string name) =>
         section.Parent is SwitchStatementSyntax sw && sw.Sections.Where(x => x != section)
             .Any(x => x.DescendantNodes().OfType<IdentifierNameSyntax>().Any(i => i.Identifier.ValueText == name));
@@ -130,6 +140,25 @@ public sealed class UsingCodeFix : CodeFixProvider
                     var updated = DisposeCall(landing).WithTriviaFrom(replace);
                     return Task.FromResult(context.Document.WithSyntaxRoot(root.ReplaceNode(replace, updated)));
                 }, equivalenceKey: Descriptors.UndisposedHandleId + ".Dispose"), d);
+                continue;
+            }
+            if (ForInitializer(node) is { } loop)
+            {
+                // `for (var vm = kvm.CreateVm(); …; …)`: the same scope as a using statement around the loop.
+                context.RegisterCodeFix(CodeAction.Create(Title, _ =>
+                {
+                    var indent = loop.GetLeadingTrivia().Where(t => t.IsKind(SyntaxKind.WhitespaceTrivia));
+                    var resource = loop.Declaration!.WithoutTrivia();
+                    var bare = loop.WithDeclaration(null).WithLeadingTrivia(indent);
+                    // Stacked-using style (the loop keeps its indentation); tokens without elastic trivia, so the
+                    // formatter leaves the loop alone.
+                    var none = SyntaxFactory.TriviaList();
+                    var stacked = SyntaxFactory.UsingStatement(default, default,
+                        SyntaxFactory.Token(loop.GetLeadingTrivia(), SyntaxKind.UsingKeyword, SyntaxFactory.TriviaList(SyntaxFactory.Space)),
+                        SyntaxFactory.Token(none, SyntaxKind.OpenParenToken, none), resource, null,
+                        SyntaxFactory.Token(none, SyntaxKind.CloseParenToken, SyntaxFactory.TriviaList(SyntaxFactory.EndOfLine("\n"))), bare);
+                    return Task.FromResult(context.Document.WithSyntaxRoot(root.ReplaceNode(loop, stacked)));
+                }, equivalenceKey: Descriptors.UndisposedHandleId + ".ForUsing"), d);
                 continue;
             }
             var decl = node.FirstAncestorOrSelf<LocalDeclarationStatementSyntax>();

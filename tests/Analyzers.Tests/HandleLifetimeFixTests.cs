@@ -514,4 +514,26 @@ public class HandleLifetimeFixTests
             }
         }
         """);
+
+    [Fact]
+    public Task A_for_loop_initializer_becomes_a_using_statement_around_the_loop() => Verify.Fix<HandleLifetimeRule, UsingCodeFix>("""
+        class C
+        {
+            void M(KvmSystem kvm, int n)
+            {
+                for (var vm = {|KVM1006:kvm.CreateVm()|}; n > 0; n--)
+                    Console.WriteLine(vm.Type);
+            }
+        }
+        """, """
+        class C
+        {
+            void M(KvmSystem kvm, int n)
+            {
+                using (var vm = kvm.CreateVm())
+                for (; n > 0; n--)
+                    Console.WriteLine(vm.Type);
+            }
+        }
+        """);
 }
