@@ -17,8 +17,8 @@ namespace Kvm.Analyzers.CodeFixes;
 /// the fix disposes the old value just before the overwriting statement (wrapping an embedded statement in a block);
 /// not offered when the new value is computed from the old one or the overwrite is not a statement of its own;</item>
 /// <item>the handle is assigned to an existing local (<c>vm = kvm.CreateVm();</c>) and never overwritten again: the fix
-/// disposes the local after the last statement of its declaring block that mentions it (not offered when that
-/// statement returns or throws). <see cref="HoistUsingCodeFix"/> offers a <c>using</c> instead when the local is
+/// disposes the local after the last statement of its declaring block that mentions it, or, when that statement
+/// returns or throws, wraps it in <c>using (vm)</c> (not offered when it returns the local itself). <see cref="HoistUsingCodeFix"/> offers a <c>using</c> instead when the local is
 /// used only in the assignment's block.</item>
 /// </list>
 /// The call is <c>x.Dispose()</c>, or <c>x?.Dispose()</c> where the creation can yield null (<c>?.Create</c>, a choice
@@ -90,12 +90,23 @@ public sealed class DisposeBeforeOverwriteCodeFix : CodeFixProvider
             if (s.DescendantNodesAndSelf().OfType<IdentifierNameSyntax>().Any(i => i.Identifier.ValueText == local.Name &&
                     SymbolEqualityComparer.Default.Equals(model.GetSymbolInfo(i, ct).Symbol, local)))
                 last = s;
-        return last is ReturnStatementSyntax or ThrowStatementSyntax or YieldStatementSyntax or GotoStatementSyntax ? null : last;
+        return last is YieldStatementSyntax or GotoStatementSyntax or ReturnStatementSyntax { Expression: IdentifierNameSyntax } ? null : last;
     }
 
     private static async Task<Document> InsertAsync(Document document, StatementSyntax anchor, string name, bool before, bool mayBeNull,
         CancellationToken ct)
     {
+        if (!before && anchor is ReturnStatementSyntax or ThrowStatementSyntax)
+        {
+            // Nothing runs after a return: `using (vm) return vm.Type;` reads, then disposes, then returns.
+            var original = (await document.GetSyntaxRootAsync(ct).ConfigureAwait(false))!;
+            var none = SyntaxFactory.TriviaList();
+            var wrapped = SyntaxFactory.UsingStatement(default, default,
+                SyntaxFactory.Token(anchor.GetLeadingTrivia(), SyntaxKind.UsingKeyword, SyntaxFactory.TriviaList(SyntaxFactory.Space)),
+                SyntaxFactory.Token(none, SyntaxKind.OpenParenToken, none), null, SyntaxFactory.IdentifierName(name),
+                SyntaxFactory.Token(none, SyntaxKind.CloseParenToken, SyntaxFactory.TriviaList(SyntaxFactory.Space)), anchor.WithoutLeadingTrivia());
+            return document.WithSyntaxRoot(original.ReplaceNode(anchor, wrapped));
+        }
         var plain = await InsertCallAsync(document, anchor, name, before, conditional: mayBeNull, ct).ConfigureAwait(false);
         if (mayBeNull)
             return plain.Document;

@@ -536,4 +536,33 @@ public class HandleLifetimeFixTests
             }
         }
         """);
+
+    [Fact]
+    public Task Assignment_whose_last_use_returns_is_disposed_by_a_using_around_the_return() => Verify.Fix<HandleLifetimeRule, DisposeBeforeOverwriteCodeFix>("""
+        class C
+        {
+            string M(KvmSystem kvm, bool b)
+            {
+                VmFd vm = null!;
+                if (b)
+                {
+                    vm = {|KVM1006:kvm.CreateVm()|};
+                }
+                return vm.Type.ToString();
+            }
+        }
+        """, """
+        class C
+        {
+            string M(KvmSystem kvm, bool b)
+            {
+                VmFd vm = null!;
+                if (b)
+                {
+                    vm = kvm.CreateVm();
+                }
+                using (vm) return vm.Type.ToString();
+            }
+        }
+        """);
 }
