@@ -110,4 +110,35 @@ public class FixesCompileTests
             }
         }
         """, Verify.InPlaceOn);
+
+    [Fact]
+    public Task KVM1003_on_a_constant_of_another_file_fixes_that_file() => Verify.FixFiles<AlignmentRule, AlignmentCodeFix>(
+        [
+            """
+            class C
+            {
+                void M(GuestMemfdFeature f) { using var g = f.Create({|KVM1003:Layout.RamSize|}); }
+            }
+            """,
+            """
+            static class Layout
+            {
+                public const ulong RamSize = 0x1800;
+            }
+            """,
+        ],
+        [
+            """
+            class C
+            {
+                void M(GuestMemfdFeature f) { using var g = f.Create(Layout.RamSize); }
+            }
+            """,
+            """
+            static class Layout
+            {
+                public const ulong RamSize = 0x2000;
+            }
+            """,
+        ]);
 }
