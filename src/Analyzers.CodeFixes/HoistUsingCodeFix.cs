@@ -101,9 +101,8 @@ public sealed class HoistUsingCodeFix : CodeFixProvider
             return null;
         for (var n = outer.Parent; n is not null; n = n.Parent)
         {
-            // An expression-bodied lambda: its body becomes a block holding the using (not for async lambdas, whose
-            // `return await …` would not compile when they return a bare Task).
-            if (n is LambdaExpressionSyntax { ExpressionBody: { } body, AsyncKeyword.RawKind: 0 } lambda && body.Span.Contains(outer.Span))
+            // An expression-bodied lambda: its body becomes a block holding the using.
+            if (n is LambdaExpressionSyntax { ExpressionBody: { } body } lambda && body.Span.Contains(outer.Span))
                 return (outer, lambda);
             if (n is AnonymousFunctionExpressionSyntax or LocalFunctionStatementSyntax)
                 return null;
@@ -177,16 +176,18 @@ public sealed class HoistUsingCodeFix : CodeFixProvider
     }
 
     /// <summary><c>() =&gt; Use(kvm.CreateVm())</c> becomes <c>() =&gt; { using var vm = kvm.CreateVm(); Use(vm); }</c>
-    /// (<c>return Use(vm);</c> when the lambda returns a value).</summary>
+    /// (<c>return Use(vm);</c> when the lambda returns a value, also <c>return await …</c> from an async lambda returning
+    /// <c>Task&lt;T&gt;</c>).</summary>
     private static LambdaExpressionSyntax HoistInLambda(LambdaExpressionSyntax lambda, SemanticModel model, ExpressionSyntax created, CancellationToken ct)
     {
         var body = lambda.ExpressionBody!;
         var name = FreshName(BaseName(model.GetTypeInfo(created, ct).Type), model, lambda, body.SpanStart);
         var declaration = SyntaxFactory.ParseStatement($"using var {name} = {created.WithoutTrivia().ToFullString()};");
         var rewritten = body.ReplaceNode(created, SyntaxFactory.IdentifierName(name).WithTriviaFrom(created)).WithoutTrivia();
-        StatementSyntax use = model.GetSymbolInfo(lambda, ct).Symbol is IMethodSymbol { ReturnsVoid: true }
-            ? SyntaxFactory.ExpressionStatement(rewritten)
-            : SyntaxFactory.ReturnStatement(rewritten);
+        // A value lambda returns the body's value; a void one, or an async one returning a bare Task/ValueTask, runs it.
+        var noValue = model.GetSymbolInfo(lambda, ct).Symbol is IMethodSymbol m &&
+                      (m.ReturnsVoid || m.IsAsync && m.ReturnType is INamedTypeSymbol { IsGenericType: false });
+        StatementSyntax use = noValue ? SyntaxFactory.ExpressionStatement(rewritten) : SyntaxFactory.ReturnStatement(rewritten);
         var block = SyntaxFactory.Block(declaration, use.NormalizeWhitespace()).NormalizeWhitespace(indentation: "", eol: " ", elasticTrivia: false)
             .WithTriviaFrom(body);
         return lambda.WithExpressionBody(null).WithBody(block);

@@ -451,10 +451,14 @@ public class HandleLifetimeFixTests
             {
                 Action print = () => Console.WriteLine({|KVM1006:kvm.CreateVm()|});
                 Func<string> describe = () => Describe({|KVM1006:kvm.CreateVm()|});
+                Func<System.Threading.Tasks.Task> later = async () => await Later({|KVM1006:kvm.CreateVm()|});
+                Func<System.Threading.Tasks.Task<int>> count = async () => await Count({|KVM1006:kvm.CreateVm()|});
                 print();
                 Console.WriteLine(describe());
             }
             static string Describe(VmFd vm) => vm.Type.ToString();
+            static System.Threading.Tasks.Task Later(VmFd vm) => System.Threading.Tasks.Task.CompletedTask;
+            static System.Threading.Tasks.Task<int> Count(VmFd vm) => System.Threading.Tasks.Task.FromResult(1);
         }
         """, """
         class C
@@ -463,10 +467,14 @@ public class HandleLifetimeFixTests
             {
                 Action print = () => { using var vm = kvm.CreateVm(); Console.WriteLine(vm); };
                 Func<string> describe = () => { using var vm = kvm.CreateVm(); return Describe(vm); };
+                Func<System.Threading.Tasks.Task> later = async () => { using var vm = kvm.CreateVm(); await Later(vm); };
+                Func<System.Threading.Tasks.Task<int>> count = async () => { using var vm = kvm.CreateVm(); return await Count(vm); };
                 print();
                 Console.WriteLine(describe());
             }
             static string Describe(VmFd vm) => vm.Type.ToString();
+            static System.Threading.Tasks.Task Later(VmFd vm) => System.Threading.Tasks.Task.CompletedTask;
+            static System.Threading.Tasks.Task<int> Count(VmFd vm) => System.Threading.Tasks.Task.FromResult(1);
         }
         """);
 
