@@ -20,9 +20,10 @@ namespace Kvm.Analyzers.CodeFixes;
 /// <c>b ? x.Create() : y.Create()</c>, or a <c>?.Create</c>) into a <c>using var</c> declared just before the
 /// statement, so it is disposed at the end of the block, and uses the new local in its place; a statement embedded
 /// in an <c>if</c>/<c>else</c>, a loop body, <c>using</c>, <c>lock</c> or <c>fixed</c> gets braces around the two.
-/// Offered only when the statement is not a loop (whose condition would run the creation once instead of per
-/// iteration), is not in an expression-bodied lambda, and the creation reads nothing declared in the statement
-/// itself. The creation then runs before the statement's other sub-expressions.</summary>
+/// In an expression-bodied lambda the body becomes a block holding the <c>using var</c>. Offered only when the
+/// statement is not a loop (whose condition would run the creation once instead of per iteration) and the creation
+/// reads nothing declared in the statement itself. The creation then runs before the statement's other
+/// sub-expressions.</summary>
 [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(HoistUsingCodeFix)), Shared]
 public sealed class HoistUsingCodeFix : CodeFixProvider
 {
