@@ -18,7 +18,8 @@ namespace Kvm.Analyzers.CodeFixes;
 /// disposes the member in its <c>Dispose()</c> — a line added to an existing public parameterless <c>void Dispose()</c>,
 /// or a new <c>public void Dispose() =&gt; member?.Dispose();</c>. The type's other members assigned straight from an
 /// SDK factory are disposed too (once the type is disposable the rule counts their stores as handed on). Not offered when the member is declared in another
-/// type or an existing <c>Dispose()</c> could not implement the interface (not public, static, or not void).</summary>
+/// type, an existing <c>Dispose()</c> could not implement the interface (not public, static, or not void), or the
+/// type's <c>Dispose()</c> is in another part of a partial type.</summary>
 [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(DisposableOwnerCodeFix)), Shared]
 public sealed class DisposableOwnerCodeFix : CodeFixProvider
 {
@@ -58,8 +59,9 @@ public sealed class DisposableOwnerCodeFix : CodeFixProvider
             root.FindNode(d.Location.SourceSpan, getInnermostNodeForTie: true).FirstAncestorOrSelf<TypeDeclarationSyntax>() is not { } type ||
             model.GetDeclaredSymbol(type, ct) is not { } symbol ||
             !symbol.GetMembers(member).Any(m => m is IFieldSymbol or IPropertySymbol) ||
-            ExistingDispose(type) is var (found, usable) && found is not null && !usable)
-            return null;
+            ExistingDispose(type) is var (found, usable) && found is not null && !usable ||
+            found is null && symbol.GetMembers("Dispose").Any(m => m is IMethodSymbol { Parameters.Length: 0 }))
+            return null; // a Dispose() in another part of a partial type: adding one here would not compile
         return (type, member);
     }
 

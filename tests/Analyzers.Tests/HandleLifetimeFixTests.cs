@@ -573,4 +573,27 @@ public class HandleLifetimeFixTests
             }
         }
         """);
+
+    [Fact]
+    public Task No_owner_fix_when_a_partial_type_has_its_Dispose_in_another_part() => Verify.Fix<HandleLifetimeRule, DisposableOwnerCodeFix>("""
+        partial class Machine
+        {
+            VmFd? _vm;
+            void Start(KvmSystem kvm) { _vm = {|KVM1006:kvm.CreateVm()|}; }
+        }
+        partial class Machine
+        {
+            public void Dispose() { }
+        }
+        """, """
+        partial class Machine
+        {
+            VmFd? _vm;
+            void Start(KvmSystem kvm) { _vm = {|KVM1006:kvm.CreateVm()|}; }
+        }
+        partial class Machine
+        {
+            public void Dispose() { }
+        }
+        """);
 }
