@@ -21,6 +21,7 @@ namespace Kvm.Analyzers.CodeFixes;
 /// returns or throws, wraps it in <c>using (vm)</c> (not offered when it returns the local itself). <see cref="HoistUsingCodeFix"/> offers a <c>using</c> instead when the local is
 /// used only in the assignment's block.</item>
 /// </list>
+/// Neither is offered where the inserted code would not compile (the local is not definitely assigned there).
 /// The call is <c>x.Dispose()</c>, or <c>x?.Dispose()</c> where the creation can yield null (<c>?.Create</c>, a choice
 /// with a null arm) or the compiler's null-state says the local may be null.</summary>
 [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(DisposeBeforeOverwriteCodeFix)), Shared]
@@ -50,18 +51,23 @@ public sealed class DisposeBeforeOverwriteCodeFix : CodeFixProvider
                     overwrite.Right.DescendantNodesAndSelf().OfType<IdentifierNameSyntax>().Any(i => i.Identifier.ValueText == local.Identifier.ValueText))
                     continue;
                 var name = local.Identifier.ValueText;
+                if (await CompilingAsync(context.Document, statement, name, before: true, MayBeNull(created), context.CancellationToken).ConfigureAwait(false)
+                    is not { } disposedFirst)
+                    continue;
                 context.RegisterCodeFix(CodeAction.Create($"Dispose the previous value of '{name}' before it is overwritten",
-                    ct => InsertAsync(context.Document, statement, name, before: true, MayBeNull(created), ct),
+                    _ => Task.FromResult(disposedFirst),
                     equivalenceKey: Descriptors.UndisposedHandleId + ".DisposeBeforeOverwrite"), d);
                 continue;
             }
             if (d.Properties.ContainsKey(HandleLifetimeRule.StoredInKey) ||
                 Unparen(created).Parent is not AssignmentExpressionSyntax { Left: IdentifierNameSyntax target } ||
                 model.GetSymbolInfo(target, context.CancellationToken).Symbol is not ILocalSymbol symbol ||
-                LastUse(symbol, model, context.CancellationToken) is not { } last)
+                LastUse(symbol, model, context.CancellationToken) is not { } last ||
+                await CompilingAsync(context.Document, last, symbol.Name, before: false, MayBeNull(created), context.CancellationToken).ConfigureAwait(false)
+                    is not { } disposedAfter)
                 continue;
             context.RegisterCodeFix(CodeAction.Create($"Dispose '{symbol.Name}' after its last use",
-                ct => InsertAsync(context.Document, last, symbol.Name, before: false, MayBeNull(created), ct),
+                _ => Task.FromResult(disposedAfter),
                 equivalenceKey: Descriptors.UndisposedHandleId + ".DisposeAfterLastUse"), d);
         }
     }
@@ -93,8 +99,22 @@ public sealed class DisposeBeforeOverwriteCodeFix : CodeFixProvider
         return last is YieldStatementSyntax or GotoStatementSyntax or ReturnStatementSyntax { Expression: IdentifierNameSyntax } ? null : last;
     }
 
-    private static async Task<Document> InsertAsync(Document document, StatementSyntax anchor, string name, bool before, bool mayBeNull,
+    /// <summary>The fixed document, or null when the inserted code would not compile: the local is not definitely
+    /// assigned there (<c>VmFd vm; if (b) vm = kvm.CreateVm();</c> then an overwrite or the end of the block).</summary>
+    private static async Task<Document?> CompilingAsync(Document document, StatementSyntax anchor, string name, bool before, bool mayBeNull,
         CancellationToken ct)
+    {
+        var (result, mark) = await InsertAsync(document, anchor, name, before, mayBeNull, ct).ConfigureAwait(false);
+        var model = await result.GetSemanticModelAsync(ct).ConfigureAwait(false);
+        var root = await result.GetSyntaxRootAsync(ct).ConfigureAwait(false);
+        if (model is null || root?.GetAnnotatedNodes(mark).FirstOrDefault() is not { } inserted ||
+            model.GetDiagnostics(inserted.Span, ct).Any(x => x.Severity == DiagnosticSeverity.Error))
+            return null;
+        return result;
+    }
+
+    private static async Task<(Document Document, SyntaxAnnotation Mark)> InsertAsync(Document document, StatementSyntax anchor, string name,
+        bool before, bool mayBeNull, CancellationToken ct)
     {
         if (!before && anchor is ReturnStatementSyntax or ThrowStatementSyntax)
         {
@@ -105,18 +125,19 @@ public sealed class DisposeBeforeOverwriteCodeFix : CodeFixProvider
                 SyntaxFactory.Token(anchor.GetLeadingTrivia(), SyntaxKind.UsingKeyword, SyntaxFactory.TriviaList(SyntaxFactory.Space)),
                 SyntaxFactory.Token(none, SyntaxKind.OpenParenToken, none), null, SyntaxFactory.IdentifierName(name),
                 SyntaxFactory.Token(none, SyntaxKind.CloseParenToken, SyntaxFactory.TriviaList(SyntaxFactory.Space)), anchor.WithoutLeadingTrivia());
-            return document.WithSyntaxRoot(original.ReplaceNode(anchor, wrapped));
+            var usingMark = new SyntaxAnnotation();
+            return (document.WithSyntaxRoot(original.ReplaceNode(anchor, wrapped.WithAdditionalAnnotations(usingMark))), usingMark);
         }
         var plain = await InsertCallAsync(document, anchor, name, before, conditional: mayBeNull, ct).ConfigureAwait(false);
         if (mayBeNull)
-            return plain.Document;
+            return plain;
         // Where the null-state says the local may be null (a `?.Create`, a `T?` local), `x.Dispose()` warns CS8602.
         var model = await plain.Document.GetSemanticModelAsync(ct).ConfigureAwait(false);
         var root = await plain.Document.GetSyntaxRootAsync(ct).ConfigureAwait(false);
         if (model is null || root?.GetAnnotatedNodes(plain.Mark).FirstOrDefault() is not { } call ||
             !model.GetDiagnostics(call.Span, ct).Any(x => x.Id == "CS8602"))
-            return plain.Document;
-        return (await InsertCallAsync(document, anchor, name, before, conditional: true, ct).ConfigureAwait(false)).Document;
+            return plain;
+        return await InsertCallAsync(document, anchor, name, before, conditional: true, ct).ConfigureAwait(false);
     }
 
     private static async Task<(Document Document, SyntaxAnnotation Mark)> InsertCallAsync(Document document, StatementSyntax anchor, string name,

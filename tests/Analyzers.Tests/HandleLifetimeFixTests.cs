@@ -596,4 +596,31 @@ public class HandleLifetimeFixTests
             public void Dispose() { }
         }
         """);
+
+    [Fact]
+    public Task No_dispose_is_inserted_where_the_local_is_not_definitely_assigned() => Verify.Fix<HandleLifetimeRule, DisposeBeforeOverwriteCodeFix>("""
+        class C
+        {
+            void M(KvmSystem kvm, bool b)
+            {
+                VmFd vm;
+                if (b)
+                {
+                    vm = {|KVM1006:kvm.CreateVm()|};
+                }
+            }
+        }
+        """, """
+        class C
+        {
+            void M(KvmSystem kvm, bool b)
+            {
+                VmFd vm;
+                if (b)
+                {
+                    vm = {|KVM1006:kvm.CreateVm()|};
+                }
+            }
+        }
+        """);
 }
