@@ -20,7 +20,7 @@ namespace Kvm.Analyzers.CodeFixes;
 /// <c>b ? x.Create() : y.Create()</c>, or a <c>?.Create</c>) into a <c>using var</c> declared just before the
 /// statement, so it is disposed at the end of the block, and uses the new local in its place; a statement embedded
 /// in an <c>if</c>/<c>else</c>, a loop body, <c>using</c>, <c>lock</c> or <c>fixed</c> gets braces around the two.
-/// In an expression-bodied lambda the body becomes a block holding the <c>using var</c>. Offered only when the
+/// In an expression-bodied lambda, method or local function the body becomes a block holding the <c>using var</c>. Offered only when the
 /// statement is not a loop (whose condition would run the creation once instead of per iteration) and the creation
 /// reads nothing declared in the statement itself. The creation then runs before the statement's other
 /// sub-expressions.</summary>
@@ -105,6 +105,9 @@ public sealed class HoistUsingCodeFix : CodeFixProvider
             // An expression-bodied lambda: its body becomes a block holding the using.
             if (n is LambdaExpressionSyntax { ExpressionBody: { } body } lambda && body.Span.Contains(outer.Span))
                 return (outer, lambda);
+            // An expression-bodied method or local function (`int Slots(KvmSystem kvm) => kvm.CreateVm().Memslots.MaxSlots;`).
+            if (n is ArrowExpressionClauseSyntax { Parent: MethodDeclarationSyntax or LocalFunctionStatementSyntax } arrow)
+                return (outer, arrow);
             if (n is AnonymousFunctionExpressionSyntax or LocalFunctionStatementSyntax)
                 return null;
             if (n is StatementSyntax s)
@@ -151,6 +154,8 @@ public sealed class HoistUsingCodeFix : CodeFixProvider
     {
         if (host is LambdaExpressionSyntax lambda)
             return Task.FromResult(document.WithSyntaxRoot(root.ReplaceNode(lambda, HoistInLambda(lambda, model, created, ct))));
+        if (host is ArrowExpressionClauseSyntax arrow)
+            return Task.FromResult(document.WithSyntaxRoot(root.ReplaceNode(arrow.Parent!, HoistInArrowMember(arrow, model, created, ct))));
         var statement = (StatementSyntax)host;
         var scope = (SyntaxNode?)(statement.Parent as BlockSyntax) ?? statement.FirstAncestorOrSelf<BlockSyntax>() ?? (SyntaxNode)statement;
         var name = FreshName(BaseName(model.GetTypeInfo(created, ct).Type), model, scope, statement.SpanStart);
@@ -192,6 +197,29 @@ public sealed class HoistUsingCodeFix : CodeFixProvider
         var block = SyntaxFactory.Block(declaration, use.NormalizeWhitespace()).NormalizeWhitespace(indentation: "", eol: " ", elasticTrivia: false)
             .WithTriviaFrom(body);
         return lambda.WithExpressionBody(null).WithBody(block);
+    }
+
+    /// <summary><c>int Slots(KvmSystem kvm) =&gt; kvm.CreateVm().Memslots.MaxSlots;</c> becomes a block body
+    /// <c>{ using var vm = kvm.CreateVm(); return vm.Memslots.MaxSlots; }</c>.</summary>
+    private static SyntaxNode HoistInArrowMember(ArrowExpressionClauseSyntax arrow, SemanticModel model, ExpressionSyntax created, CancellationToken ct)
+    {
+        var member = arrow.Parent!;
+        var name = FreshName(BaseName(model.GetTypeInfo(created, ct).Type), model, member, arrow.Expression.SpanStart);
+        var declaration = SyntaxFactory.ParseStatement($"using var {name} = {created.WithoutTrivia().ToFullString()};");
+        var rewritten = arrow.Expression.ReplaceNode(created, SyntaxFactory.IdentifierName(name).WithTriviaFrom(created)).WithoutTrivia();
+        var method = model.GetDeclaredSymbol(member, ct) as IMethodSymbol;
+        var noValue = method is not null && (method.ReturnsVoid || method.IsAsync && method.ReturnType is INamedTypeSymbol { IsGenericType: false });
+        StatementSyntax use = noValue ? SyntaxFactory.ExpressionStatement(rewritten) : SyntaxFactory.ReturnStatement(rewritten);
+        var block = SyntaxFactory.Block(declaration, use.NormalizeWhitespace()).NormalizeWhitespace(indentation: "", eol: " ", elasticTrivia: false)
+            .WithLeadingTrivia(SyntaxFactory.Space);
+        return member switch
+        {
+            MethodDeclarationSyntax m => m.WithExpressionBody(null).WithSemicolonToken(default)
+                .WithParameterList(m.ParameterList.WithoutTrailingTrivia()).WithBody(block.WithTrailingTrivia(m.SemicolonToken.TrailingTrivia)),
+            LocalFunctionStatementSyntax l => l.WithExpressionBody(null).WithSemicolonToken(default)
+                .WithParameterList(l.ParameterList.WithoutTrailingTrivia()).WithBody(block.WithTrailingTrivia(l.SemicolonToken.TrailingTrivia)),
+            _ => member,
+        };
     }
 
     private static string BaseName(ITypeSymbol? type) => type?.Name switch

@@ -623,4 +623,19 @@ public class HandleLifetimeFixTests
             }
         }
         """);
+
+    [Fact]
+    public Task A_creation_in_an_expression_bodied_method_is_hoisted_into_a_block_body() => Verify.Fix<HandleLifetimeRule, HoistUsingCodeFix>("""
+        class C
+        {
+            int Slots(KvmSystem kvm) => {|KVM1006:kvm.CreateVm()|}.Memslots.MaxSlots;
+            void Print(KvmSystem kvm) => Console.WriteLine({|KVM1006:kvm.CreateVm()|});
+        }
+        """, """
+        class C
+        {
+            int Slots(KvmSystem kvm) { using var vm = kvm.CreateVm(); return vm.Memslots.MaxSlots; }
+            void Print(KvmSystem kvm) { using var vm = kvm.CreateVm(); Console.WriteLine(vm); }
+        }
+        """);
 }
