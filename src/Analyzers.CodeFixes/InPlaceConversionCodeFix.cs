@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Composition;
 using System.Linq;
@@ -66,8 +67,10 @@ public sealed class InPlaceConversionCodeFix : CodeFixProvider
     }
 
     /// <summary>The result uses the experimental in-place API: unless the project already opted in (KVMEXP001
-    /// suppressed), wrap the rewritten statement in <c>#pragma warning disable/restore KVMEXP001</c> so the fixed code
-    /// compiles.</summary>
+    /// suppressed), wrap the rewritten statement (or, where there is none, its member) in
+    /// <c>#pragma warning disable/restore KVMEXP001</c> so the fixed code compiles. A directive must start its own
+    /// line: a statement that shares its line (<c>if (ok) vm.MemoryAttributes!.Set(…);</c>) is moved to a line of its
+    /// own first.</summary>
     private static async Task<Document> OptInAsync(Document document, SyntaxAnnotation annotation, CancellationToken ct)
     {
         var root = await document.GetSyntaxRootAsync(ct).ConfigureAwait(false);
@@ -75,13 +78,37 @@ public sealed class InPlaceConversionCodeFix : CodeFixProvider
         if (root is null || model is null || root.GetAnnotatedNodes(annotation).FirstOrDefault() is not { } node ||
             !model.GetDiagnostics(node.Span, ct).Any(d => d.Id == "KVMEXP001" && d.Severity == DiagnosticSeverity.Error))
             return document;
-        if (node is not StatementSyntax statement)
+        SyntaxNode? host = node as StatementSyntax ?? node.FirstAncestorOrSelf<StatementSyntax>() ?? (SyntaxNode?)node.FirstAncestorOrSelf<MemberDeclarationSyntax>();
+        if (host is null)
             return document;
-        var disable = SyntaxFactory.ParseLeadingTrivia("#pragma warning disable KVMEXP001\n");
-        var restore = SyntaxFactory.ParseLeadingTrivia("#pragma warning restore KVMEXP001\n");
-        var wrapped = statement
-            .WithLeadingTrivia(statement.GetLeadingTrivia().InsertRange(0, disable))
-            .WithTrailingTrivia(statement.GetTrailingTrivia().AddRange(restore));
-        return document.WithSyntaxRoot(root.ReplaceNode(statement, wrapped));
+        var text = await document.GetTextAsync(ct).ConfigureAwait(false);
+        const string Disable = "#pragma warning disable KVMEXP001\n", Restore = "#pragma warning restore KVMEXP001\n";
+        var first = host.GetFirstToken();
+        var last = host.GetLastToken();
+        var line = text.Lines.GetLineFromPosition(first.SpanStart);
+        var before = text.ToString(Microsoft.CodeAnalysis.Text.TextSpan.FromBounds(line.Start, first.SpanStart));
+        var outer = before.Substring(0, before.Length - before.TrimStart().Length);
+        var changes = new List<Microsoft.CodeAnalysis.Text.TextChange>();
+        var ownLine = before.Trim().Length == 0;
+        if (ownLine)
+            changes.Add(new Microsoft.CodeAnalysis.Text.TextChange(new Microsoft.CodeAnalysis.Text.TextSpan(line.Start, 0), Disable));
+        else
+        {
+            // The statement shares its line (`if (ok) vm.MemoryAttributes!.Set(…);`): break the line after what precedes
+            // it, put the directive on a line of its own and indent the statement one level further.
+            var prev = first.GetPreviousToken();
+            changes.Add(new Microsoft.CodeAnalysis.Text.TextChange(Microsoft.CodeAnalysis.Text.TextSpan.FromBounds(prev.Span.End, first.SpanStart),
+                "\n" + Disable + outer + "    "));
+        }
+        var lastLine = text.Lines.GetLineFromPosition(last.Span.End);
+        var rest = text.ToString(Microsoft.CodeAnalysis.Text.TextSpan.FromBounds(last.Span.End, lastLine.End));
+        if (rest.Trim().Length == 0)
+            changes.Add(new Microsoft.CodeAnalysis.Text.TextChange(
+                Microsoft.CodeAnalysis.Text.TextSpan.FromBounds(last.Span.End, lastLine.EndIncludingLineBreak), "\n" + Restore));
+        else
+            changes.Add(new Microsoft.CodeAnalysis.Text.TextChange(
+                Microsoft.CodeAnalysis.Text.TextSpan.FromBounds(last.Span.End, last.Span.End + rest.Length - rest.TrimStart().Length),
+                "\n" + Restore + outer));
+        return document.WithText(text.WithChanges(changes));
     }
 }

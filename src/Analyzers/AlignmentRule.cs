@@ -123,9 +123,10 @@ public sealed class AlignmentRule : KvmRule
 
     private static void Report(OperationAnalysisContext ctx, IOperation value, Kind kind, ulong v, string what)
     {
-        if (Constants.Of(value) is null)
+        if (Constants.Of(value) is null && Ops.Unwrap(value) is not IFieldReferenceOperation { Field: { IsStatic: true, IsReadOnly: true } })
         {
-            // Followed through locals or fields: the fix would have to edit the definition, so none is offered here.
+            // Followed through locals, choices or instance fields: no one definition to edit, so no fix is offered.
+            // A static readonly field has one (its initializer), which the fix edits like a constant's.
             ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.Unaligned, value.Syntax.GetLocation(), what, v));
             return;
         }

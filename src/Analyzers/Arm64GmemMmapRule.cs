@@ -14,7 +14,8 @@ namespace Kvm.Analyzers;
 /// guest_memfd-only and mappable: <c>KVM_SET_USER_MEMORY_REGION2</c> answers EINVAL otherwise (6.18+; earlier kernels
 /// refuse <c>KVM_MEM_GUEST_MEMFD</c> on arm64 altogether). The target is arm64 when the VM was created in the method
 /// with an arm64 type (<c>VmType.Arm64Default</c>, <c>VmType.Arm64(…)</c>) or the project says so
-/// (<c>KvmTargetArchitecture=arm64</c>, or a <c>RuntimeIdentifier</c> ending in <c>-arm64</c>). The flags are followed
+/// (<c>KvmTargetArchitecture=arm64</c>, a <c>RuntimeIdentifier</c> ending in <c>-arm64</c>, or, without a
+/// RuntimeIdentifier, <c>PlatformTarget=arm64</c>). The flags are followed
 /// like KVM1005's; the fix adds the flag to the one <c>Create</c> call (the additional location).
 /// </summary>
 public sealed class Arm64GmemMmapRule : KvmRule
@@ -112,9 +113,16 @@ public sealed class Arm64GmemMmapRule : KvmRule
                 reason = "an arm64 VM (KvmTargetArchitecture=" + arch.Trim() + ")";
             return true;
         }
-        if (o.TryGetValue("build_property.RuntimeIdentifier", out var rid) && rid.Trim().EndsWith("-arm64", StringComparison.OrdinalIgnoreCase))
+        if (o.TryGetValue("build_property.RuntimeIdentifier", out var rid) && !string.IsNullOrWhiteSpace(rid))
         {
+            if (!rid.Trim().EndsWith("-arm64", StringComparison.OrdinalIgnoreCase))
+                return false; // another architecture's RID: a PlatformTarget cannot say arm64 against it
             reason = "an arm64 VM (RuntimeIdentifier " + rid.Trim() + ")";
+            return true;
+        }
+        if (o.TryGetValue("build_property.PlatformTarget", out var platform) && platform.Trim().Equals("arm64", StringComparison.OrdinalIgnoreCase))
+        {
+            reason = "an arm64 VM (PlatformTarget " + platform.Trim() + ")";
             return true;
         }
         return false;

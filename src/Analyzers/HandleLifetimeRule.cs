@@ -20,6 +20,14 @@ namespace Kvm.Analyzers;
 /// </summary>
 public sealed class HandleLifetimeRule : KvmRule
 {
+    /// <summary>Diagnostic property: the local is overwritten before this handle was disposed or handed on; the
+    /// diagnostic's additional location is the overwriting assignment (the fix disposes the old value before it).</summary>
+    public const string OverwrittenKey = "Overwritten";
+
+    /// <summary>Diagnostic property: the handle is stored in this member of the containing type, which is not
+    /// disposable (the fix makes the type <c>IDisposable</c> and disposes the member).</summary>
+    public const string StoredInKey = "StoredIn";
+
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(Descriptors.UndisposedHandle);
 
     internal override void Start(KvmSymbols s, RuleRegistry registry)
@@ -33,8 +41,19 @@ public sealed class HandleLifetimeRule : KvmRule
                 !s.IsSdkHandle(inv.Type, out var resource))
                 return;
             var ctxt = new Context(disposable, asyncDisposable);
-            if (Leaks(inv, ctxt))
-                ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.UndisposedHandle, inv.Syntax.GetLocation(), inv.Type!.Name, resource));
+            var finding = new Finding();
+            if (!Leaks(inv, ctxt, finding))
+                return;
+            var props = ImmutableDictionary<string, string?>.Empty;
+            var extra = new List<Location>();
+            if (finding.Overwrite is { } w)
+            {
+                props = props.Add(OverwrittenKey, "true");
+                extra.Add(w.Syntax.GetLocation());
+            }
+            if (finding.StoredIn is { } member)
+                props = props.Add(StoredInKey, member.Name);
+            ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.UndisposedHandle, inv.Syntax.GetLocation(), extra, props, inv.Type!.Name, resource));
         });
     }
 
@@ -50,7 +69,15 @@ public sealed class HandleLifetimeRule : KvmRule
         public INamedTypeSymbol? AsyncDisposable { get; }
     }
 
-    private static bool Leaks(IInvocationOperation created, Context c)
+    /// <summary>What the code fixes need to know about a leak: the assignment that overwrote the local first, or the
+    /// member of a non-disposable containing type the handle was stored in.</summary>
+    private sealed class Finding
+    {
+        public IOperation? Overwrite;
+        public ISymbol? StoredIn;
+    }
+
+    private static bool Leaks(IInvocationOperation created, Context c, Finding f)
     {
         // Climb to where the created value lands: through conversions, choices and null-conditional access.
         IOperation node = created;
@@ -76,21 +103,21 @@ public sealed class HandleLifetimeRule : KvmRule
         switch (node.Parent)
         {
             case IVariableInitializerOperation { Parent: IVariableDeclaratorOperation d }:
-                return !IsUsingDeclaration(d) && !Handled(root, d.Symbol, d, c);
+                return !IsUsingDeclaration(d) && !Handled(root, d.Symbol, d, c, f);
             case ISimpleAssignmentOperation a when ReferenceEquals(a.Value, node):
                 return Ops.Unwrap(a.Target) switch
                 {
                     IDiscardOperation => true,
-                    ILocalReferenceOperation l => !Handled(root, l.Local, a, c),
-                    IFieldReferenceOperation f => !StoreHandsOn(f.Field, f.Instance, c),
-                    IPropertyReferenceOperation p => !StoreHandsOn(p.Property, p.Instance, c),
+                    ILocalReferenceOperation l => !Handled(root, l.Local, a, c, f),
+                    IFieldReferenceOperation fr => !StoreHandsOn(fr.Field, fr.Instance, c) && Stored(f, fr.Field),
+                    IPropertyReferenceOperation p => !StoreHandsOn(p.Property, p.Instance, c) && Stored(f, p.Property),
                     _ => false,
                 };
             case IIsPatternOperation ip when ReferenceEquals(ip.Value, node):
                 return ip.Pattern switch
                 {
-                    IDeclarationPatternOperation { DeclaredSymbol: ILocalSymbol l } => !Handled(root, l, ip, c),
-                    IRecursivePatternOperation { DeclaredSymbol: ILocalSymbol l } => !Handled(root, l, ip, c),
+                    IDeclarationPatternOperation { DeclaredSymbol: ILocalSymbol l } => !Handled(root, l, ip, c, f),
+                    IRecursivePatternOperation { DeclaredSymbol: ILocalSymbol l } => !Handled(root, l, ip, c, f),
                     _ => true,
                 };
             case IExpressionStatementOperation:
@@ -109,11 +136,13 @@ public sealed class HandleLifetimeRule : KvmRule
 
     /// <summary>True when <paramref name="local"/>'s value written at <paramref name="definition"/> is disposed or
     /// handed on, and not overwritten first.</summary>
-    private static bool Handled(IOperation root, ILocalSymbol local, IOperation definition, Context c)
+    private static bool Handled(IOperation root, ILocalSymbol local, IOperation definition, Context c, Finding f)
     {
         var at = definition.Syntax.SpanStart;
         var escapedAt = int.MaxValue;
         var overwrittenAt = int.MaxValue;
+        IOperation? overwrite = null;
+        ISymbol? storedIn = null;
         foreach (var op in LocalIndex.Of(root, local))
         {
             switch (op)
@@ -125,15 +154,50 @@ public sealed class HandleLifetimeRule : KvmRule
                     {
                         if (w.Syntax.SpanStart > at && w.Syntax.SpanStart < overwrittenAt && !ReferenceEquals(w, definition) &&
                             !Exclusive(definition, w))
+                        {
                             overwrittenAt = w.Syntax.SpanStart;
+                            overwrite = w;
+                        }
                         break;
                     }
                     if (Escapes(r, c) && r.Syntax.SpanStart < escapedAt)
                         escapedAt = r.Syntax.SpanStart;
+                    else
+                        storedIn ??= NonOwningStore(r, c);
                     break;
             }
         }
-        return escapedAt != int.MaxValue && (overwrittenAt == int.MaxValue || escapedAt < overwrittenAt);
+        if (escapedAt != int.MaxValue && (overwrittenAt == int.MaxValue || escapedAt < overwrittenAt))
+            return true;
+        f.Overwrite = overwrite;
+        f.StoredIn = overwrite is null ? storedIn : null;
+        return false;
+    }
+
+    private static bool Stored(Finding f, ISymbol member)
+    {
+        f.StoredIn = member;
+        return true;
+    }
+
+    /// <summary>The member of this object's non-disposable type that <paramref name="r"/> is stored in, or null.</summary>
+    private static ISymbol? NonOwningStore(ILocalReferenceOperation r, Context c)
+    {
+        IOperation child = r;
+        var p = r.Parent;
+        while (p is IConversionOperation or IParenthesizedOperation)
+        {
+            child = p;
+            p = p.Parent;
+        }
+        if (p is not ISimpleAssignmentOperation a || !ReferenceEquals(a.Value, child))
+            return null;
+        return Ops.Unwrap(a.Target) switch
+        {
+            IFieldReferenceOperation fr when !StoreHandsOn(fr.Field, fr.Instance, c) => fr.Field,
+            IPropertyReferenceOperation pr when !StoreHandsOn(pr.Property, pr.Instance, c) => pr.Property,
+            _ => null,
+        };
     }
 
     /// <summary>True when <paramref name="a"/> and <paramref name="b"/> sit in different branches of one

@@ -102,6 +102,58 @@ public class Arm64GmemMmapTests
             """, "build_property.KvmTargetArchitecture = x86_64"));
 
     [Fact]
+    public Task An_arm64_platform_target_says_arm64_unless_a_runtime_identifier_names_another_architecture() => Task.WhenAll(
+        Verify.Analyzer<Arm64GmemMmapRule>("""
+            class C
+            {
+                void M(VmFd vm)
+                {
+                    using var g = vm.GuestMemfd!.Create(0x200000);
+                    using var s = vm.Memslots.Add(0, {|KVM1013:g|}, 0, 0x200000);
+                }
+                void X86(KvmSystem kvm)
+                {
+                    using var vm = kvm.CreateVm(VmType.X86SwProtected);
+                    using var g = vm.GuestMemfd!.Create(0x200000);
+                    using var s = vm.Memslots.Add(0, g, 0, 0x200000);
+                }
+            }
+            """, "build_property.PlatformTarget = ARM64"),
+        Verify.Analyzer<Arm64GmemMmapRule>("""
+            class C
+            {
+                void M(VmFd vm)
+                {
+                    using var g = vm.GuestMemfd!.Create(0x200000);
+                    using var s = vm.Memslots.Add(0, g, 0, 0x200000);
+                }
+            }
+            """, "build_property.PlatformTarget = arm64", "build_property.RuntimeIdentifier = linux-x64"),
+        Verify.Analyzer<Arm64GmemMmapRule>("""
+            class C
+            {
+                void M(VmFd vm)
+                {
+                    using var g = vm.GuestMemfd!.Create(0x200000);
+                    using var s = vm.Memslots.Add(0, g, 0, 0x200000);
+                }
+            }
+            """, "build_property.PlatformTarget = x64"));
+
+    [Fact]
+    public void The_targets_file_makes_PlatformTarget_visible_to_the_analyzer()
+    {
+        var dir = AppContext.BaseDirectory;
+        while (!File.Exists(Path.Combine(dir, "Sdk.sln")))
+            dir = Path.GetDirectoryName(dir) ?? throw new InvalidOperationException("repository root not found");
+        var targets = System.Xml.Linq.XDocument.Load(Path.Combine(dir, "src", "Analyzers", "build", "Kvm.Sdk.Analyzers.targets"));
+        var visible = targets.Descendants("CompilerVisibleProperty").Select(e => (string?)e.Attribute("Include")).OfType<string>()
+            .SelectMany(v => v.Split(';')).ToHashSet();
+        Assert.Contains("PlatformTarget", visible);
+        Assert.Contains("RuntimeIdentifier", visible);
+    }
+
+    [Fact]
     public Task An_x86_vm_created_here_outranks_an_arm64_runtime_identifier() => Verify.Analyzer<Arm64GmemMmapRule>("""
         class C
         {

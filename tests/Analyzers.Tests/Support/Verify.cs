@@ -41,6 +41,24 @@ internal static class Verify
         await test.RunAsync();
     }
 
+    /// <summary>Like <see cref="Fix{TRule, TFix}(string, string, string[])"/> over several files of one project (a fix
+    /// may edit a file other than the diagnostic's).</summary>
+    public static async Task FixFiles<TRule, TFix>(string[] sources, string[] fixedSources)
+        where TRule : KvmRule, new()
+        where TFix : CodeFixProvider, new()
+    {
+        var test = new CSharpCodeFixTest<KvmAnalyzer, TFix, DefaultVerifier> { ReferenceAssemblies = new ReferenceAssemblies("net10.0") };
+        foreach (var (source, i) in sources.Select((x, i) => (x, i)))
+            test.TestState.Sources.Add(($"/0/Test{i}.cs", Usings + source));
+        foreach (var (source, i) in fixedSources.Select((x, i) => (x, i)))
+            test.FixedState.Sources.Add(($"/0/Test{i}.cs", Usings + source));
+        test.TestState.AdditionalReferences.AddRange(References);
+        test.FixedState.AdditionalReferences.AddRange(References);
+        test.DisabledDiagnostics.AddRange(OtherRulesIds<TRule>());
+        test.SolutionTransforms.Add(AllowUnsafe);
+        await test.RunAsync();
+    }
+
     /// <summary>Runs the shipped <see cref="KvmAnalyzer"/> with every rule enabled.</summary>
     public static Task AllRules(string source, params string[] globalConfig) => RunAnalyzer(source, [], globalConfig);
 
