@@ -131,8 +131,14 @@ internal sealed class KvmSymbols
     /// wrote into the project), then from the Kvm.Sdk reference. Not <c>Compilation.GetTypeByMetadataName</c>: that
     /// asks every reference (about 170 in a .NET project) so as to report ambiguity, and loading their namespace trees
     /// at compilation start was the larger part of what this analyzer cost a fresh compiler process.</summary>
-    private static INamedTypeSymbol? Type(Compilation c, IAssemblySymbol? sdk, string metadataName) =>
-        c.Assembly.GetTypeByMetadataName(metadataName) ?? sdk?.GetTypeByMetadataName(metadataName);
+    private static INamedTypeSymbol? Type(Compilation c, IAssemblySymbol? sdk, string metadataName)
+    {
+        // The declaration table's type names answer "does the project declare a type of this name?" without building
+        // the source namespaces' member maps, which are the first thing GetTypeByMetadataName on the source asks for.
+        var simpleName = metadataName.Substring(metadataName.LastIndexOf('.') + 1);
+        return (c.Assembly.TypeNames.Contains(simpleName) ? c.Assembly.GetTypeByMetadataName(metadataName) : null)
+            ?? sdk?.GetTypeByMetadataName(metadataName);
+    }
 
     public static bool Is(ITypeSymbol? type, INamedTypeSymbol? expected) =>
         expected is not null && SymbolEqualityComparer.Default.Equals(type?.OriginalDefinition, expected);
