@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
-# What share of a compile's CPU work runs inside Kvm.Sdk.Analyzers, from sampled stacks rather than the compiler's
+# What share of a compile's work runs inside Kvm.Sdk.Analyzers, from sampled stacks rather than the compiler's
 # /reportanalyzer clock.
 #   bench/analyzers/profile.sh [FILES=300] [ROUNDS=3]
 # Why: /reportanalyzer times each analyzer callback with a wall clock while the compiler runs analyzers concurrently
-# with its own work, so a callback that is preempted, or that is the first to ask for a binding everyone then shares,
-# is charged for it; on this 2-core machine under load it swung from 0.6 to 6.9 s for the same analyzer. A sampled
-# profile answers a different question that load affects much less: of all stacks that were doing work, how many
-# were inside this analyzer (JIT of its code included, as a fresh csc pays it)?
+# with its own work, so a callback that is preempted is charged for the wait; on this 2-core machine under load it
+# gave 0.94, 2.3 and 6.9 s for the same analyzer build. Process CPU time with and without the analyzer is not better
+# here (±10 % between identical runs). A sampled profile answers a question that load affects much less: of the
+# thread samples that were doing work, how many had the analyzer on their stack?
 # Each round runs the consumer's real csc command (taken from a detailed build log) in a fresh process under
-# `dotnet-trace collect --profile dotnet-sampled-thread-time` and reads `dotnet-trace report topN`:
-#   ours = inclusive share of the analyzer's three entry points (the compilation-start lambda, RuleRegistry.Invocation,
-#          RuleRegistry.Assignment: every rule runs below one of them, and none calls another);
-#   busy = 100% minus the exclusive share of blocking waits (GC suspension, semaphore/handle/monitor waits, sleep).
-#          Time in GC is left out of busy, which overstates the share rather than understates it.
+# `dotnet-trace collect --profile dotnet-sampled-thread-time`, and `InProcess --share` classifies every sample
+# (bench/analyzers/InProcess/StackShare.cs): idle when its innermost frame is a blocking wait (GC suspension,
+# semaphores, wait handles, monitors and locks, spin-waits, sleep), else work, and the analyzer's work when a frame in
+# Kvm.Analyzers is on its stack. Work the analyzer is merely first to ask for (metadata the compiler would load
+# anyway, JIT of its own code in a fresh process) counts against it: the share is an upper bound.
 # The same rounds also time the csc process (user+sys CPU) with and without the analyzer, alternately.
 set -euo pipefail
 FILES=${1:-300}
@@ -25,6 +25,8 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 BENCH_DIR=$DIR bash "$ROOT/bench/analyzers/run.sh" "$FILES" 0 >/dev/null
 TOOLS="$DIR/tools"
 [ -x "$TOOLS/dotnet-trace" ] || dotnet tool install dotnet-trace --version "$TRACE_VERSION" --tool-path "$TOOLS" >/dev/null
+INPROC="$ROOT/bench/analyzers/InProcess"
+dotnet build "$INPROC" -c Release -v q -nologo >/dev/null
 
 # The compiler command line MSBuild would run, as a response file (one argument per line).
 dotnet build "$DIR" --no-restore --no-incremental -nologo -v d -p:UseSharedCompilation=false >"$DIR/profile-build.log" 2>&1
@@ -40,23 +42,18 @@ cpu() { # $1 = rsp; prints user+sys seconds of a fresh csc
   awk '{ printf "%.2f\n", $1 + $2 }' "$DIR/time.txt"
 }
 median() { sort -n | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "n/a"}'; }
-rm -f "$DIR"/share.txt "$DIR"/cpu-with.txt "$DIR"/cpu-without.txt
+rm -f "$DIR"/share.txt "$DIR"/share.log "$DIR"/cpu-with.txt "$DIR"/cpu-without.txt
 for r in $(seq 1 "$ROUNDS"); do
   cpu "$DIR/without.rsp" >> "$DIR/cpu-without.txt"
   cpu "$DIR/with.rsp" >> "$DIR/cpu-with.txt"
   ( cd "$DIR" && "$TOOLS/dotnet-trace" collect --profile dotnet-sampled-thread-time -o "$DIR/round.nettrace" \
       -- dotnet "$CSC_DLL" "@$DIR/with.rsp" >/dev/null 2>&1 )
-  "$TOOLS/dotnet-trace" report "$DIR/round.nettrace" topN -n 5000 --inclusive > "$DIR/inclusive.txt"
-  "$TOOLS/dotnet-trace" report "$DIR/round.nettrace" topN -n 200 > "$DIR/exclusive.txt"
-  # topN rows end "<inclusive>% <exclusive>%": $1 = 1 takes the last percentage, 2 the one before it.
-  pct() { awk '{ n = 0; for (i = NF; i > 0; i--) if ($i ~ /%$/ && ++n == want) { sub(/%/, "", $i); print $i; next } }' want="$1"; }
-  OURS=$(grep -E 'KvmAnalyzer\+<>c\.<Initialize>|RuleRegistry\.(Invocation|Assignment)\(' "$DIR/inclusive.txt" | pct 2 | awk '{s += $1} END {printf "%.2f", s}')
-  WAITS=$(grep -E 'PollGCWorker|LowLevelLifoSemaphore\.WaitNative|WaitHandle\.WaitOneNoCheck|Monitor\.Wait\(|Thread\.Sleep\(' "$DIR/exclusive.txt" | pct 1 | awk '{s += $1} END {printf "%.2f", s}')
-  awk -v o="$OURS" -v w="$WAITS" -v r="$r" 'BEGIN { b = 100 - w; printf "round %d: analyzer stacks %.2f%% of samples, busy %.1f%%, share of busy %.2f%%\n", r, o, b, 100 * o / b }' | tee -a "$DIR/share.log"
-  awk -v o="$OURS" -v w="$WAITS" 'BEGIN { printf "%.2f\n", 100 * o / (100 - w) }' >> "$DIR/share.txt"
+  LINE=$(dotnet run --project "$INPROC" -c Release --no-build -- --share "$DIR/round.nettrace")
+  echo "round $r (load $(cut -d' ' -f1 /proc/loadavg)): $LINE" | tee -a "$DIR/share.log"
+  echo "$LINE" | sed -E 's/.*share of work ([0-9.]+)%.*/\1/' >> "$DIR/share.txt"
 done
 W=$(median < "$DIR/cpu-with.txt"); WO=$(median < "$DIR/cpu-without.txt")
 echo "consumer: $FILES files; $ROUNDS rounds; load: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores"
-echo "Kvm.Sdk.Analyzers share of the compile's busy stacks (median): $(median < "$DIR/share.txt")%"
+echo "Kvm.Sdk.Analyzers share of the compile's working samples (median of $ROUNDS): $(median < "$DIR/share.txt")%"
 echo "csc CPU (user+sys, fresh process, medians): without ${WO} s, with ${W} s" \
   "($(awk -v a="$W" -v b="$WO" 'BEGIN { printf "%+.1f%%", 100 * (a - b) / b }'); noisy under load, see the share above)"

@@ -40,18 +40,19 @@ public sealed class Arm64GmemMmapRule : KvmRule
             return;
         registry.OnInvocation(new[] { "Add" }, (ctx, inv) =>
         {
-            // Cheapest first: the overload, then whether anything can say arm64 (the project, or an arm64 VM type named
-            // in this file), and only then the value flow of the flags and of the VM.
+            // Cheapest first: the overload, then the guest_memfd's flags (a local's writes, from the body's index; most
+            // memslots are mappable or their flags are not known), then whether anything can say arm64 (the project,
+            // or an arm64 VM type named in this file), and only then the value flow of the VM.
             if (!KvmSymbols.Is(inv.TargetMethod.ContainingType, s.MemslotTable) || GmemArgument(s, inv) is not { } gmem)
-                return;
-            var decided = ProjectSays(ctx.Options, inv.Syntax.SyntaxTree, out var project);
-            if (decided ? project is null : !NamesArm64Type(inv.Syntax.SyntaxTree))
                 return;
             if (VmFacts.GmemFlags(s, gmem.Value) is not { Count: > 0 } flags)
                 return;
             foreach (var f in flags)
                 if ((f & s.GmemFlagMmap) != 0)
                     return;
+            var decided = ProjectSays(ctx.Options, inv.Syntax.SyntaxTree, out var project);
+            if (decided ? project is null : !NamesArm64Type(inv.Syntax.SyntaxTree))
+                return;
             if ((project ?? VmReason(s, inv)) is not { } where)
                 return;
             // A VM created right here with an x86 type is an x86 VM whatever the RuntimeIdentifier says: code built

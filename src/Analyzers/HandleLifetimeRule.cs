@@ -34,7 +34,9 @@ public sealed class HandleLifetimeRule : KvmRule
     {
         var sdk = s.VmFd.ContainingAssembly;
         var disposable = s.Compilation.GetSpecialType(SpecialType.System_IDisposable);
-        var asyncDisposable = s.Compilation.GetTypeByMetadataName("System.IAsyncDisposable");
+        // From the core library first (one assembly), every reference only where it is not there (netstandard2.0).
+        var asyncDisposable = s.Compilation.ObjectType.ContainingAssembly.GetTypeByMetadataName("System.IAsyncDisposable")
+            ?? s.Compilation.GetTypeByMetadataName("System.IAsyncDisposable");
         registry.OnInvocation(new[] { "Open", "CreateVm", "CreateVcpu", "Create", "Map", "AllocateHostMemory", "AllocateMemfd", "MapFile" }, (ctx, inv) =>
         {
             if (!SymbolEqualityComparer.Default.Equals(inv.TargetMethod.ContainingAssembly, sdk) ||

@@ -9,34 +9,34 @@ namespace Kvm.Analyzers;
 /// register nothing.</summary>
 internal sealed class KvmSymbols
 {
-    private KvmSymbols(Compilation c, INamedTypeSymbol vmFd)
+    private KvmSymbols(Compilation c, IAssemblySymbol? sdk, INamedTypeSymbol vmFd)
     {
         Compilation = c;
         VmFd = vmFd;
-        KvmSystem = c.GetTypeByMetadataName("Kvm.KvmSystem");
-        VcpuFd = c.GetTypeByMetadataName("Kvm.VcpuFd");
-        GmemFd = c.GetTypeByMetadataName("Kvm.GmemFd");
-        SlotHandle = c.GetTypeByMetadataName("Kvm.SlotHandle");
-        HostMapping = c.GetTypeByMetadataName("Kvm.HostMapping");
-        GmemMapping = c.GetTypeByMetadataName("Kvm.GmemMapping");
-        HostMemory = c.GetTypeByMetadataName("Kvm.HostMemory");
-        GuestMemfdFeature = c.GetTypeByMetadataName("Kvm.GuestMemfdFeature");
-        MemoryAttributesFeature = c.GetTypeByMetadataName("Kvm.MemoryAttributesFeature");
-        MemslotTable = c.GetTypeByMetadataName("Kvm.MemslotTable");
-        Conversion = c.GetTypeByMetadataName("Kvm.IGuestMemoryConversion");
-        KvmCapabilities = c.GetTypeByMetadataName("Kvm.KvmCapabilities");
-        VmType = c.GetTypeByMetadataName("Kvm.VmType");
-        Sys = c.GetTypeByMetadataName("Kvm.Interop.Sys");
-        KvmIoctls = c.GetTypeByMetadataName("Kvm.Interop.KvmIoctls");
-        KvmCap = c.GetTypeByMetadataName("Kvm.Interop.KvmCap");
-        GuestMemfdFlags = c.GetTypeByMetadataName("Kvm.Interop.GuestMemfdFlags");
-        KvmMemFlags = c.GetTypeByMetadataName("Kvm.Interop.KvmMemFlags");
-        X86VmType = c.GetTypeByMetadataName("Kvm.Interop.X86VmType");
-        MemoryAttributesStruct = c.GetTypeByMetadataName("Kvm.Interop.kvm_memory_attributes");
-        CreateGuestMemfdStruct = c.GetTypeByMetadataName("Kvm.Interop.kvm_create_guest_memfd");
-        Region2Struct = c.GetTypeByMetadataName("Kvm.Interop.kvm_userspace_memory_region2");
-        RegionStruct = c.GetTypeByMetadataName("Kvm.Interop.kvm_userspace_memory_region");
-        PreFaultStruct = c.GetTypeByMetadataName("Kvm.Interop.kvm_pre_fault_memory");
+        KvmSystem = Type(c, sdk, "Kvm.KvmSystem");
+        VcpuFd = Type(c, sdk, "Kvm.VcpuFd");
+        GmemFd = Type(c, sdk, "Kvm.GmemFd");
+        SlotHandle = Type(c, sdk, "Kvm.SlotHandle");
+        HostMapping = Type(c, sdk, "Kvm.HostMapping");
+        GmemMapping = Type(c, sdk, "Kvm.GmemMapping");
+        HostMemory = Type(c, sdk, "Kvm.HostMemory");
+        GuestMemfdFeature = Type(c, sdk, "Kvm.GuestMemfdFeature");
+        MemoryAttributesFeature = Type(c, sdk, "Kvm.MemoryAttributesFeature");
+        MemslotTable = Type(c, sdk, "Kvm.MemslotTable");
+        Conversion = Type(c, sdk, "Kvm.IGuestMemoryConversion");
+        KvmCapabilities = Type(c, sdk, "Kvm.KvmCapabilities");
+        VmType = Type(c, sdk, "Kvm.VmType");
+        Sys = Type(c, sdk, "Kvm.Interop.Sys");
+        KvmIoctls = Type(c, sdk, "Kvm.Interop.KvmIoctls");
+        KvmCap = Type(c, sdk, "Kvm.Interop.KvmCap");
+        GuestMemfdFlags = Type(c, sdk, "Kvm.Interop.GuestMemfdFlags");
+        KvmMemFlags = Type(c, sdk, "Kvm.Interop.KvmMemFlags");
+        X86VmType = Type(c, sdk, "Kvm.Interop.X86VmType");
+        MemoryAttributesStruct = Type(c, sdk, "Kvm.Interop.kvm_memory_attributes");
+        CreateGuestMemfdStruct = Type(c, sdk, "Kvm.Interop.kvm_create_guest_memfd");
+        Region2Struct = Type(c, sdk, "Kvm.Interop.kvm_userspace_memory_region2");
+        RegionStruct = Type(c, sdk, "Kvm.Interop.kvm_userspace_memory_region");
+        PreFaultStruct = Type(c, sdk, "Kvm.Interop.kvm_pre_fault_memory");
 
         KnownGmemFlags = EnumMask(GuestMemfdFlags);
         KnownMemFlags = EnumMask(KvmMemFlags);
@@ -45,8 +45,8 @@ internal sealed class KvmSymbols
         MemLogDirty = EnumValue(KvmMemFlags, "KVM_MEM_LOG_DIRTY_PAGES") ?? 1;
         GmemFlagMmap = EnumValue(GuestMemfdFlags, "GUEST_MEMFD_FLAG_MMAP") ?? 1;
         GmemFlagInitShared = EnumValue(GuestMemfdFlags, "GUEST_MEMFD_FLAG_INIT_SHARED") ?? 2;
-        KvmResult = c.GetTypeByMetadataName("Kvm.KvmResult");
-        AttributePrivate = EnumValue(c.GetTypeByMetadataName("Kvm.Interop.KvmMemoryAttributes"), "KVM_MEMORY_ATTRIBUTE_PRIVATE") ?? 8;
+        KvmResult = Type(c, sdk, "Kvm.KvmResult");
+        AttributePrivate = EnumValue(Type(c, sdk, "Kvm.Interop.KvmMemoryAttributes"), "KVM_MEMORY_ATTRIBUTE_PRIVATE") ?? 8;
 
         InPlaceConversionV8 = Member<IPropertySymbol>(VmFd, "InPlaceConversionV8");
         InPlaceConversionRfcV2 = Member<IPropertySymbol>(VmFd, "InPlaceConversionRfcV2");
@@ -112,8 +112,33 @@ internal sealed class KvmSymbols
     public IFieldSymbol? CheckExtension { get; }
     public IFieldSymbol? SetMemoryAttributesIoctl { get; }
 
-    public static KvmSymbols? TryCreate(Compilation compilation) =>
-        compilation.GetTypeByMetadataName("Kvm.VmFd") is { } vm ? new KvmSymbols(compilation, vm) : null;
+    public static KvmSymbols? TryCreate(Compilation compilation)
+    {
+        var sdk = SdkAssembly(compilation);
+        return Type(compilation, sdk, "Kvm.VmFd") is { } vm ? new KvmSymbols(compilation, sdk, vm) : null;
+    }
+
+    /// <summary>The Kvm.Sdk reference, or null (a compilation that declares the SDK's types itself, as tests do).</summary>
+    private static IAssemblySymbol? SdkAssembly(Compilation c)
+    {
+        foreach (var a in c.SourceModule.ReferencedAssemblySymbols)
+            if (a.Name == "Kvm.Sdk")
+                return a;
+        return null;
+    }
+
+    /// <summary>A type of the SDK or of its bindings: from the project's own source first (bindings the generator
+    /// wrote into the project), then from the Kvm.Sdk reference. Not <c>Compilation.GetTypeByMetadataName</c>: that
+    /// asks every reference (about 170 in a .NET project) so as to report ambiguity, and loading their namespace trees
+    /// at compilation start was the larger part of what this analyzer cost a fresh compiler process.</summary>
+    private static INamedTypeSymbol? Type(Compilation c, IAssemblySymbol? sdk, string metadataName)
+    {
+        // The declaration table's type names answer "does the project declare a type of this name?" without building
+        // the source namespaces' member maps, which are the first thing GetTypeByMetadataName on the source asks for.
+        var simpleName = metadataName.Substring(metadataName.LastIndexOf('.') + 1);
+        return (c.Assembly.TypeNames.Contains(simpleName) ? c.Assembly.GetTypeByMetadataName(metadataName) : null)
+            ?? sdk?.GetTypeByMetadataName(metadataName);
+    }
 
     public static bool Is(ITypeSymbol? type, INamedTypeSymbol? expected) =>
         expected is not null && SymbolEqualityComparer.Default.Equals(type?.OriginalDefinition, expected);

@@ -8,8 +8,12 @@ using Microsoft.CodeAnalysis.Diagnostics;
 
 // usage: KVM_ANALYZER_BENCH_SRC=<dir with *.cs> dotnet run -c Release --project bench/analyzers/InProcess
 // (bench/analyzers/run.sh writes the consumer; default: $TMPDIR/kvm-analyzer-bench/src)
+//   --per-rule [rounds]   each rule's callback CPU, the whole analysis's CPU and allocation (PerRule.cs)
+//   --share <trace>       the analyzer's share of a sampled csc trace (StackShare.cs; bench/analyzers/profile.sh)
 if (args is ["--per-rule", ..])
     return PerRule.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 7);
+if (args is ["--share", var trace])
+    return StackShare.Run(trace);
 BenchmarkRunner.Run<AnalyzerCost>(args: args);
 return 0;
 
